@@ -35,3 +35,6 @@ bench: setup
 
 clean-results:
 	rm -rf results data/interim report/_output .snakemake
+
+environment.yml: requirements.lock src/segtarget/envfile.py
+	$(BIN)/python -m segtarget.envfile .

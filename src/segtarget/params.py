@@ -21,7 +21,7 @@ from segtarget.paths import SCHEMA_FILE
 
 
 def _with_defaults(validator_cls):
-    """A validator class that also fills in ``default`` values (draft 7 recipe)."""
+    """A validator class that also fills in ``default`` values (the jsonschema FAQ recipe)."""
     validate_properties = validator_cls.VALIDATORS["properties"]
 
     def set_defaults(validator, properties, instance, schema):
@@ -34,7 +34,7 @@ def _with_defaults(validator_cls):
     return jsonschema.validators.extend(validator_cls, {"properties": set_defaults})
 
 
-_Validator = _with_defaults(jsonschema.Draft7Validator)
+_Validator = _with_defaults(jsonschema.Draft202012Validator)
 
 
 def load_schema(path: str | Path = SCHEMA_FILE) -> dict:

@@ -1,0 +1,51 @@
+# Helpers shared by all rules (parameter validation, per-stage params and code deps).
+#
+# dvc.yaml is the one place that lists, per stage, the params keys it reads and the code it
+# runs; the rules take both from there (stage_params, code_deps), so Snakemake and DVC rerun
+# a stage for the same reasons. tests/test_workflow_drift.py checks the rest (commands, data
+# inputs, outputs) against dvc.yaml.
+import sys
+from pathlib import Path
+
+import yaml
+from snakemake.utils import validate
+
+from segtarget import params as seg_params
+from segtarget.errors import ParamError
+from segtarget.paths import CANONICAL_TABLES
+
+try:
+    seg_params.validate(config, source="params.yaml")
+except ParamError as exc:
+    sys.exit(f"error: {exc}")
+validate(config, "../schemas/params.schema.yaml", set_default=True)
+
+DVC_STAGES = yaml.safe_load(Path("dvc.yaml").read_text())["stages"]
+
+
+def _lookup(key):
+    node = config
+    for part in key.split("."):
+        node = node[part]
+    return node
+
+
+def stage_params(stage):
+    """The params values a stage reads (the keys its dvc.yaml stage declares)."""
+    keys = []
+    for entry in DVC_STAGES[stage].get("params", []):
+        keys.extend([entry] if isinstance(entry, str) else [k for v in entry.values() for k in v])
+    return {key: _lookup(key) for key in keys}
+
+
+def code_deps(stage):
+    """The code a stage runs: its dvc.yaml deps under scripts/ and src/."""
+    return [d for d in DVC_STAGES[stage]["deps"] if d.startswith(("scripts/", "src/"))]
+
+
+def interim_tables():
+    return expand("data/interim/{table}.parquet", table=CANONICAL_TABLES)
+
+
+def all_outputs():
+    return ["results/tables/data_summary.csv"]
