@@ -1,0 +1,59 @@
+"""Copy the project to a temporary folder and run its workflow on a tiny synthetic config."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+IGNORE = shutil.ignore_patterns(
+    ".venv", ".git", "data", "results", "logs", ".snakemake", "_output", "__pycache__",
+    ".pytest_cache", ".hypothesis", "*.egg-info", "tmp", "cache",
+)
+
+#: A config small enough for the whole workflow to run in well under a minute per stage.
+TINY = {
+    "data": {"source": "synthetic"},
+    "synthetic": {"households": 200, "weeks": 30, "seed": 7, "campaigns_a": 2, "campaigns_b": 3,
+                  "campaigns_c": 1, "first_campaign_week": 12},
+}
+
+
+def tiny_params(overrides: dict | None = None) -> dict:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for section, values in {**TINY, **(overrides or {})}.items():
+        params[section] = {**params.get(section, {}), **values}
+    tiny_extra = ROOT / "tests" / "tiny_params.yaml"
+    if tiny_extra.exists():  # per-stage speed settings (fewer bootstraps, smaller grids)
+        for section, values in (yaml.safe_load(tiny_extra.read_text()) or {}).items():
+            if section not in (overrides or {}):
+                params[section] = {**params.get(section, {}), **values}
+    return params
+
+
+def copy_project(dest: Path, params: dict) -> Path:
+    """A fresh copy of the project (code and config only) with ``params`` as params.yaml."""
+    shutil.copytree(ROOT, dest, ignore=IGNORE, dirs_exist_ok=True)
+    (dest / "data" / "raw").mkdir(parents=True, exist_ok=True)
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return dest
+
+
+def env() -> dict:
+    bindir = str(Path(sys.executable).parent)
+    return {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", ""), "PYTHONWARNINGS": "ignore"}
+
+
+def snakemake(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    res = subprocess.run(
+        [str(Path(sys.executable).parent / "snakemake"), "--cores", "2", *args],
+        cwd=project, capture_output=True, text=True, env=env(),
+    )
+    if check and res.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{res.stdout[-4000:]}\n{res.stderr[-6000:]}")
+    return res
