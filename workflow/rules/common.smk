@@ -43,9 +43,21 @@ def code_deps(stage):
     return [d for d in DVC_STAGES[stage]["deps"] if d.startswith(("scripts/", "src/"))]
 
 
-def interim_tables():
-    return expand("data/interim/{table}.parquet", table=CANONICAL_TABLES)
+SEGMENT_TABLES = [
+    "nmf_rank_selection", "factor_loadings", "cluster_selection", "segment_stability",
+    "segments", "segment_profiles", "segment_strategy", "segment_separation",
+]
+COHORT_TABLES = ["transactions", "products", "campaigns", "campaign_members", "coupon_redemptions", "promotions"]
+
+
+def interim_tables(tables=CANONICAL_TABLES):
+    return expand("data/interim/{table}.parquet", table=tables)
 
 
 def all_outputs():
-    return ["results/tables/data_summary.csv"]
+    return [
+        "results/tables/data_summary.csv",
+        "results/tables/customer_features.csv",
+        "results/metrics/segment.json",
+        "results/tables/cohort.csv",
+    ]
