@@ -41,6 +41,9 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         prefix=f".{path.name}.", suffix=suffix or path.suffix or ".tmp", dir=path.parent
     )
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files owner-only; outputs are ordinary files
     tmp_path = Path(tmp)
     try:
         yield tmp_path
