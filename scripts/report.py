@@ -1,0 +1,35 @@
+#!/usr/bin/env python
+"""Stage `report`: render the Quarto report project to self-contained HTML and PDF.
+
+Uses `quarto render` when quarto is on PATH, else the equivalent Jupyter + pandoc + Typst
+renderer in segtarget.report.render. Documents read results/ themselves (through
+segtarget.report.results), from --exec-dir (default: the parent of --project). Outputs go to
+--out-dir/<lang>/<name>.{html,pdf}; nothing is written unless every document renders.
+This stage reads no params section: it reruns when the results it reads change.
+"""
+
+from __future__ import annotations
+
+from segtarget import cli
+from segtarget.report.render import ENGINES, FORMATS, render_project
+
+
+def run(args) -> None:
+    render_project(args.project, args.out_dir, args.documents or None, exec_dir=args.exec_dir,
+                   formats=args.formats, engine=args.engine, timeout=args.timeout)
+
+
+if __name__ == "__main__":
+    ap = cli.parser(__doc__)
+    ap.add_argument("--project", default="report", help="Quarto project folder (default: report)")
+    ap.add_argument("--out-dir", default="report/_output", help="output folder (default: report/_output)")
+    ap.add_argument("--documents", nargs="+", metavar="DOC",
+                    help="render only these documents, e.g. en/track1 ko/track1 (default: all)")
+    ap.add_argument("--exec-dir", default=None,
+                    help="working directory of the code chunks (default: parent of --project)")
+    ap.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS),
+                    help="output formats (default: html pdf)")
+    ap.add_argument("--engine", choices=ENGINES, default="auto",
+                    help="auto: quarto if on PATH, else the fallback renderer (default: auto)")
+    ap.add_argument("--timeout", type=int, default=600, help="seconds allowed per chunk (default: 600)")
+    cli.main(run, ap)
