@@ -206,7 +206,7 @@ def build_cohort(con, tables: dict, cohort: dict, features: dict) -> tuple[pd.Da
     -------
     cohort_df : DataFrame
         One row per unit: :data:`DESIGN_COLUMNS`, covariates (``x_*``, incl. campaign
-        indicators ``x_campaign_<id>`` and missing-value flags) and :data:`OUTCOMES`,
+        indicators ``x_campaign_<id>`` for all but the first campaign, and missing-value flags) and :data:`OUTCOMES`,
         sorted by campaign and household.
     flow : DataFrame
         step, n_treated, n_control, note: who entered and who was excluded, and why.
@@ -278,9 +278,10 @@ def build_cohort(con, tables: dict, cohort: dict, features: dict) -> tuple[pd.Da
             cov[f"{c}_missing"] = miss.astype("float64")
             med = cov.groupby(CAMPAIGN)[c].transform("median")
             cov[c] = cov[c].fillna(med).fillna(cov[c].median()).fillna(0.0)
-    if len(plans) > 1:
-        for p in plans:
-            cov[f"{COVARIATE_PREFIX}campaign_{p.campaign_id}"] = (cov[CAMPAIGN] == p.campaign_id).astype("float64")
+    # campaign indicators (the first stacked campaign is the reference level, so that a
+    # regression with an intercept stays full rank)
+    for p in plans[1:]:
+        cov[f"{COVARIATE_PREFIX}campaign_{p.campaign_id}"] = (cov[CAMPAIGN] == p.campaign_id).astype("float64")
 
     # outcomes over the outcome window
     sums = _window_sums(con, tx, units, "outcome_start", "outcome_end", "y_")

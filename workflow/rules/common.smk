@@ -47,6 +47,8 @@ SEGMENT_TABLES = [
     "nmf_rank_selection", "factor_loadings", "cluster_selection", "segment_stability",
     "segments", "segment_profiles", "segment_strategy", "segment_separation",
 ]
+POSITIVITY_TABLES = ["propensity_scores", "positivity", "balance", "propensity_models", "propensity_calibration"]
+METRIC_PARTS = ["results/metrics/segment.json", "results/metrics/positivity.json", "results/metrics/ate.json"]
 COHORT_TABLES = ["transactions", "products", "campaigns", "campaign_members", "coupon_redemptions", "promotions"]
 
 
@@ -58,6 +60,5 @@ def all_outputs():
     return [
         "results/tables/data_summary.csv",
         "results/tables/customer_features.csv",
-        "results/metrics/segment.json",
-        "results/tables/cohort.csv",
+        "results/metrics.json",
     ]

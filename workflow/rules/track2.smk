@@ -19,3 +19,46 @@ rule cohort:
     shell:
         "python scripts/cohort.py --params params.yaml --interim-dir data/interim"
         " --out {output.cohort} --flow {output.flow} --log {log}"
+
+
+rule positivity:
+    input:
+        code=code_deps("positivity"),
+        cohort="results/tables/cohort.csv",
+    output:
+        tables=expand("results/tables/{name}.csv", name=POSITIVITY_TABLES),
+        figures=directory("results/figures/positivity"),
+        metrics="results/metrics/positivity.json",
+    params:
+        values=stage_params("positivity"),
+    log:
+        "logs/positivity.log",
+    benchmark:
+        "logs/benchmarks/positivity.tsv"
+    conda:
+        "../../environment.yml"
+    shell:
+        "python scripts/positivity.py --params params.yaml --cohort {input.cohort} --tables-dir results/tables"
+        " --figures-dir {output.figures} --metrics {output.metrics} --log {log}"
+
+
+rule ate:
+    input:
+        code=code_deps("ate"),
+        cohort="results/tables/cohort.csv",
+        scores="results/tables/propensity_scores.csv",
+    output:
+        table="results/tables/ate.csv",
+        figures=directory("results/figures/ate"),
+        metrics="results/metrics/ate.json",
+    params:
+        values=stage_params("ate"),
+    log:
+        "logs/ate.log",
+    benchmark:
+        "logs/benchmarks/ate.tsv"
+    conda:
+        "../../environment.yml"
+    shell:
+        "python scripts/ate.py --params params.yaml --cohort {input.cohort} --scores {input.scores}"
+        " --out {output.table} --figures-dir {output.figures} --metrics {output.metrics} --log {log}"

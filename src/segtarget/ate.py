@@ -1,0 +1,50 @@
+"""The ATE stage: every estimator on every population for each outcome of the cohort.
+
+Uses the positivity stage's cross-fitted propensity scores (so that trimming and weighting
+rest on the same scores the diagnostics report) and :func:`segtarget.effects.estimate_all`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from segtarget.effects import estimate_all
+from segtarget.errors import InputError
+from segtarget.positivity import check_cohort
+from segtarget.schemas import CAMPAIGN, HOUSEHOLD
+
+
+def run_ate(cohort: pd.DataFrame, scores: pd.DataFrame, ate: dict, positivity: dict,
+            origin: str = "cohort.csv") -> tuple[pd.DataFrame, dict]:
+    """The ATE table and the stage's part of the ``track2`` metrics block."""
+    covs = check_cohort(cohort, origin)
+    missing = [o for o in ate["outcomes"] if o not in cohort.columns]
+    if missing:
+        raise InputError(f"{origin}: outcome column {missing[0]} missing (params ate.outcomes)")
+    keys = [HOUSEHOLD, CAMPAIGN]
+    df = cohort.merge(scores[keys + ["propensity"]], on=keys, how="left", validate="one_to_one")
+    if df["propensity"].isna().any():
+        raise InputError("propensity_scores.csv: some cohort units have no propensity score; rerun the positivity stage")
+    sel = scores.columns[scores.columns.str.startswith("propensity_")]
+    table = estimate_all(
+        df, ate["outcomes"], covs, propensity="propensity",
+        propensity_model="logit" if len(sel) == 0 else None,
+        propensity_kwargs={"C": positivity["logit_C"]},
+        trim=(ate["trim_low"], ate["trim_high"]), crump_rule=positivity["crump_rule"],
+        outcome_model=ate["outcome_model"], n_splits=positivity["n_splits"],
+        n_bootstrap=ate["n_bootstrap"], ipw_clip=positivity["ipw_clip"] or None, seed=ate["seed"],
+    )
+    metrics = {}
+    for outcome in ate["outcomes"]:
+        for pop in ("full", "trimmed"):
+            row = table.loc[(table.outcome == outcome) & (table.method == "aipw") & (table.population == pop)]
+            if row.empty:
+                continue
+            r = row.iloc[0]
+            suffix = "" if pop == "full" else "_trimmed"
+            metrics[f"ate_aipw_{outcome}{suffix}"] = float(r.estimate)
+            metrics[f"ate_aipw_{outcome}{suffix}_ci"] = [float(r.ci_low), float(r.ci_high)]
+        naive = table.loc[(table.outcome == outcome) & (table.method == "naive") & (table.population == "full")]
+        if not naive.empty:
+            metrics[f"ate_naive_{outcome}"] = float(naive.iloc[0].estimate)
+    return table, metrics
