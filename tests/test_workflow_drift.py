@@ -61,6 +61,8 @@ def test_script_reads_only_declared_params(stage):
     script = next(d for d in dvc["deps"] if d.startswith("scripts/"))
     code = (ROOT / script).read_text()
     read = set()
+    if re.search(r"params\.load\(\s*args\.params", code):  # the whole file
+        read.update(yaml.safe_load((ROOT / "workflow/schemas/params.schema.yaml").read_text())["properties"])
     for call in re.findall(r"load_section\(\s*args\.params\s*,([^)]*)\)", code):
         read.update(re.findall(r"[\"'](\w+)[\"']", call))
     declared = set()
