@@ -45,7 +45,7 @@ def code_deps(stage):
 
 SEGMENT_TABLES = [
     "nmf_rank_selection", "factor_loadings", "cluster_selection", "segment_stability",
-    "segments", "segment_profiles", "segment_strategy", "segment_separation",
+    "segments", "segment_profiles", "segment_strategy", "segment_separation", "factor_names",
 ]
 POSITIVITY_TABLES = ["propensity_scores", "positivity", "balance", "propensity_models", "propensity_calibration"]
 METRIC_PARTS = ["results/metrics/segment.json", "results/metrics/positivity.json", "results/metrics/ate.json"]

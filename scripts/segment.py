@@ -1,0 +1,64 @@
+#!/usr/bin/env python
+"""Stage `segment`: NMF factors, K-means segments, stability, profiles and Track 1 figures."""
+
+import logging
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from segtarget import cli, io, params
+from segtarget.errors import InputError
+from segtarget.figures_track1 import korean_font_name, save_track1_figures
+from segtarget.segmentation import SegmentationConfig, run_segmentation, track1_metrics
+
+log = logging.getLogger("segtarget.segment")
+
+
+def read_features(path: str) -> pd.DataFrame:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{path}: feature table not found; run the features stage first")
+    try:
+        return pd.read_csv(p)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
+        raise InputError(f"{path}: not a readable CSV ({' '.join(str(exc).split())})") from exc
+
+
+def run(args):
+    cfg = SegmentationConfig.from_params(params.load_section(args.params, "segmentation"))
+    features = read_features(args.features)
+    korean_font_name()  # fail before writing anything if the Korean font is missing
+    start = time.perf_counter()
+    res = run_segmentation(features, cfg, origin=args.features)
+    log.info("segmentation chain: %.1f s (stability %.1f s)", time.perf_counter() - start, res.resamples["seconds"])
+
+    tables = Path(args.tables_dir)
+    rank_table = res.rank_selection.assign(selected=res.rank_selection["rank"] == res.rank)
+    k_table = res.cluster_selection.assign(selected=res.cluster_selection["k"] == res.k)
+    outputs = {
+        "nmf_rank_selection": rank_table,
+        "factor_loadings": res.loadings,
+        "factor_names": res.factor_names,
+        "cluster_selection": k_table,
+        "segment_stability": res.stability,
+        "segments": res.segments,
+        "segment_profiles": res.profiles,
+        "segment_strategy": res.strategy,
+        "segment_separation": res.separation,
+    }
+    for name, df in outputs.items():
+        io.write_csv(df, tables / f"{name}.csv")
+    start = time.perf_counter()
+    figs = save_track1_figures(res, args.figures_dir, features=features)
+    log.info("wrote %d tables and %d figures (%.1f s)", len(outputs), len(figs), time.perf_counter() - start)
+    io.update_json(args.metrics, "track1", track1_metrics(res))
+
+
+if __name__ == "__main__":
+    ap = cli.parser(__doc__)
+    ap.add_argument("--features", default="results/tables/customer_features.csv", help="customer feature table (CSV)")
+    ap.add_argument("--tables-dir", default="results/tables", help="folder for the output tables")
+    ap.add_argument("--figures-dir", default="results/figures", help="folder for the figures (PNG, EN and KO)")
+    ap.add_argument("--metrics", default="results/metrics.json", help="metrics JSON whose track1 block is replaced")
+    cli.main(run, ap)
