@@ -153,9 +153,13 @@ def _window_sums(con, tx: ibis.Table, windows: pd.DataFrame, start: str, end: st
     w = ibis.memtable(windows[[HOUSEHOLD, CAMPAIGN, start, end]].rename(columns={start: "w_start", end: "w_end"}))
     j = w.join(tx, w[HOUSEHOLD] == tx[HOUSEHOLD]).filter(lambda t: (t[DAY] >= t.w_start) & (t[DAY] <= t.w_end))
     agg = j.group_by([HOUSEHOLD, CAMPAIGN]).aggregate(
-        **{f"{prefix}amount": j.sales_value.sum().cast("float64"), f"{prefix}count": j.basket_id.nunique().cast("float64")}
+        # money summed in whole cents: float sums depend on the order threads add them in
+        **{f"{prefix}cents": (j.sales_value * F.MONEY_SCALE).round().cast("int64").sum(),
+           f"{prefix}count": j.basket_id.nunique().cast("float64")}
     )
-    return con.execute(agg)
+    out = con.execute(agg)
+    out[f"{prefix}amount"] = out.pop(f"{prefix}cents").astype("float64") / F.MONEY_SCALE
+    return out
 
 
 def _exposure(con, tx: ibis.Table, promo: ibis.Table, windows: pd.DataFrame) -> pd.DataFrame:
