@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 import pypdf
 
-from conftest import run_script
+from conftest import run_script, write_params
 from segtarget.errors import InputError
 from segtarget.report import results as R
 from segtarget.report.render import RenderError, find_documents, render_project
@@ -281,6 +281,10 @@ def test_quarto_is_used_when_on_path(tmp_path, monkeypatch):
 
 def test_script_renders_and_reports_errors_in_one_line(tmp_path):
     make_project(tmp_path)
+    write_params(tmp_path / "params.yaml")  # the stage records provenance before rendering
+    (tmp_path / "results" / "tables").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "results" / "tables" / "data_summary.csv").write_text(
+        "table,rows,households,first_day,last_day,source,notes\ntransactions,10,2,1,9,synthetic,\n")
     (tmp_path / "report" / "en" / "plain.qmd").write_text(PLAIN)
     proc = run_script("report.py", "--project", "report", "--out-dir", "out", "--documents",
                       "en/plain", "--formats", "html", "--engine", "fallback", "--log", "logs/r.log",
