@@ -86,3 +86,13 @@ def write_dunnhumby(folder: Path, files: dict[str, str] | None = None, skip: tup
 @pytest.fixture
 def dunnhumby_dir(tmp_path) -> Path:
     return write_dunnhumby(tmp_path / "dunnhumby")
+
+
+@pytest.fixture(scope="session")
+def tiny_project(tmp_path_factory):
+    """The whole workflow run once by Snakemake on the tiny synthetic config (shared, read-only)."""
+    from workflow_helpers import copy_project, snakemake, tiny_params
+
+    project = copy_project(tmp_path_factory.mktemp("tiny"), tiny_params())
+    snakemake(project)
+    return project

@@ -2,37 +2,75 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
-from workflow_helpers import copy_project, snakemake, tiny_params
+from workflow_helpers import snakemake
 
 pytestmark = pytest.mark.workflow
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory):
-    proj = copy_project(tmp_path_factory.mktemp("wf"), tiny_params())
-    snakemake(proj)
-    return proj
-
-
-def test_data_stage(project):
-    summary = pd.read_csv(project / "results/tables/data_summary.csv").set_index("table")
+def test_data_stage(tiny_project):
+    summary = pd.read_csv(tiny_project / "results/tables/data_summary.csv").set_index("table")
     tx = summary.loc["transactions"]
     assert tx["households"] > 150 and tx["rows"] > 10_000
     assert tx["first_day"] == 1 and tx["last_day"] <= 30 * 7
-    assert (project / "data/raw/synthetic/truth.csv").exists()
+    assert (tiny_project / "data/raw/synthetic/truth.csv").exists()
     for t in ("transactions", "products", "campaigns", "promotions"):
-        assert (project / f"data/interim/{t}.parquet").exists()
+        assert (tiny_project / f"data/interim/{t}.parquet").exists()
 
 
-def test_every_rule_logged_and_benchmarked(project):
-    logs = {p.stem for p in (project / "logs").glob("*.log")}
-    bench = {p.stem for p in (project / "logs/benchmarks").glob("*.tsv")}
-    assert {"synthetic", "ingest"} <= logs and logs == bench
+def test_results_contract(tiny_project):
+    """Every table of the results contract exists with at least its required columns."""
+    contract = {
+        "data_summary": "table rows households first_day last_day",
+        "customer_features": "household_id recency frequency monetary_sales week_coverage",
+        "nmf_rank_selection": "rank reconstruction_error r2_centered evar_uncentered r2_heldout cophenetic",
+        "factor_loadings": "feature",
+        "cluster_selection": "k inertia silhouette calinski_harabasz davies_bouldin bootstrap_ari",
+        "segment_stability": "segment jaccard_mean jaccard_ci_low jaccard_ci_high band",
+        "segments": "household_id segment segment_name",
+        "segment_profiles": "segment segment_name n share revenue_share",
+        "cohort_flow": "step n_treated n_control note",
+        "cohort": "household_id campaign_id treated index_day purchase_amount purchase_count",
+        "balance": "covariate smd_unweighted smd_weighted",
+        "positivity": "metric value",
+        "ate": "outcome method population estimate se ci_low ci_high n",
+    }
+    for name, cols in contract.items():
+        df = pd.read_csv(tiny_project / f"results/tables/{name}.csv")
+        assert set(cols.split()) <= set(df.columns), name
+        assert len(df) > 0, name
+    feats = pd.read_csv(tiny_project / "results/tables/customer_features.csv")
+    assert feats.shape[1] == 34
+    prof = pd.read_csv(tiny_project / "results/tables/segment_profiles.csv")
+    assert prof["n"].sum() == len(feats)
+    assert prof["share"].sum() == pytest.approx(1) and prof["revenue_share"].sum() == pytest.approx(1)
+    metrics = json.loads((tiny_project / "results/metrics.json").read_text())
+    for key in ("households", "nmf_rank", "k", "r2_heldout", "bootstrap_ari_ci", "min_segment_jaccard"):
+        assert key in metrics["track1"]
+    for key in ("n_treated", "n_control", "ps_auc", "overlap_share_10_90", "crump_threshold", "ate_aipw_purchase_amount"):
+        assert key in metrics["track2"]
 
 
-def test_second_run_does_nothing(project):
-    res = snakemake(project, "-n")
+def test_reports_rendered(tiny_project):
+    for lang in ("en", "ko"):
+        for doc in ("track1", "track2"):
+            for ext in ("html", "pdf"):
+                assert (tiny_project / f"report/_output/{lang}/{doc}.{ext}").stat().st_size > 1000
+    info = json.loads((tiny_project / "results/run_info.json").read_text())
+    assert info["data_source"] == "synthetic" and info["households"] > 150
+
+
+def test_every_rule_logged_and_benchmarked(tiny_project):
+    logs = {p.stem for p in (tiny_project / "logs").glob("*.log")}
+    bench = {p.stem for p in (tiny_project / "logs/benchmarks").glob("*.tsv")}
+    assert {"synthetic", "ingest", "features", "segment", "cohort", "positivity", "ate", "report"} <= logs
+    assert logs == bench
+
+
+def test_second_run_does_nothing(tiny_project):
+    res = snakemake(tiny_project, "-n")
     assert "Nothing to be done" in res.stdout + res.stderr

@@ -49,6 +49,11 @@ SEGMENT_TABLES = [
 ]
 POSITIVITY_TABLES = ["propensity_scores", "positivity", "balance", "propensity_models", "propensity_calibration"]
 METRIC_PARTS = ["results/metrics/segment.json", "results/metrics/positivity.json", "results/metrics/ate.json"]
+REPORT_TABLES = [
+    "data_summary", "feature_dictionary", "customer_features", *SEGMENT_TABLES, "cohort_flow", "cohort",
+    *POSITIVITY_TABLES, "ate",
+]
+FIGURE_STAGES = ["segment", "positivity", "ate"]
 COHORT_TABLES = ["transactions", "products", "campaigns", "campaign_members", "coupon_redemptions", "promotions"]
 
 
@@ -61,4 +66,5 @@ def all_outputs():
         "results/tables/data_summary.csv",
         "results/tables/customer_features.csv",
         "results/metrics.json",
+        "results/run_info.json",
     ]
