@@ -64,7 +64,7 @@ def world():
 
 
 def test_design_invariants(world, tmp_path):
-    df, flow = build(world, tmp_path, lookback_weeks=8, min_lookback_weeks=8)
+    df, flow = build(world, tmp_path, lookback_weeks=8, min_lookback_weeks=8, outcome_stop_at_next=False)
     first = world["campaign_members"].merge(world["campaigns"].query("campaign_type == 'A'"), on="campaign_id") \
         .groupby("household_id").start_day.min()
     # treated at most once
@@ -97,7 +97,18 @@ def test_outcomes_and_rates_are_exact(world, tmp_path):
     assert row.purchase_count == sel.basket_id.nunique()
     lb = tx[(tx.household_id == h) & tx.day.between(row.lookback_start, row.lookback_end)]
     assert row.x_frequency_per_week == pytest.approx(lb.basket_id.nunique() / 8)
-    assert (row.outcome_start, row.outcome_end) == (70, 84 + 28)
+    assert (row.outcome_start, row.outcome_end) == (70, 99)  # stops before campaign 2 starts (day 100)
+
+
+def test_outcome_window_stops_before_the_next_campaign(world, tmp_path):
+    """By default no control has to be dropped: the window ends before the next campaign."""
+    df, flow = build(world, tmp_path, lookback_weeks=8, min_lookback_weeks=8)
+    c1 = df.loc[df.campaign_id == 1]
+    assert set(c1.outcome_end) == {99}
+    assert set(range(11, 21)) <= set(c1.loc[c1.treated == 0, "household_id"])
+    assert (flow.loc[flow.step.str.contains("inside the outcome window"), "n_control"] == 0).all()
+    full, _ = build(world, tmp_path, lookback_weeks=8, min_lookback_weeks=8, outcome_stop_at_next=False)
+    assert set(full.loc[full.campaign_id == 1, "outcome_end"]) == {84 + 28}
 
 
 def test_single_campaign_design(world, tmp_path):

@@ -34,14 +34,16 @@ def run_ate(cohort: pd.DataFrame, scores: pd.DataFrame, ate: dict, positivity: d
         outcome_model=ate["outcome_model"], n_splits=positivity["n_splits"],
         n_bootstrap=ate["n_bootstrap"], ipw_clip=positivity["ipw_clip"] or None, seed=ate["seed"],
     )
-    metrics = {}
+    # The headline is the AIPW estimate on the trimmed population: on the full cohort the
+    # propensities reach 0 and 1, the inverse weights explode and so does the estimate
+    # (reported, under ..._full, but not a number to act on).
+    metrics = {"ate_headline_population": "trimmed"}
     for outcome in ate["outcomes"]:
-        for pop in ("full", "trimmed"):
+        for pop, suffix in (("trimmed", ""), ("full", "_full"), ("crump", "_crump")):
             row = table.loc[(table.outcome == outcome) & (table.method == "aipw") & (table.population == pop)]
             if row.empty:
                 continue
             r = row.iloc[0]
-            suffix = "" if pop == "full" else "_trimmed"
             metrics[f"ate_aipw_{outcome}{suffix}"] = float(r.estimate)
             metrics[f"ate_aipw_{outcome}{suffix}_ci"] = [float(r.ci_low), float(r.ci_high)]
         naive = table.loc[(table.outcome == outcome) & (table.method == "naive") & (table.population == "full")]

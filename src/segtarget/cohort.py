@@ -6,6 +6,10 @@ For each stacked campaign c of the chosen type:
 * **controls** are the households not targeted by that type at or before c: households never
   targeted by it *and* households first targeted later. A control whose own first treatment
   starts inside c's outcome window is dropped (its outcome would mix in its own treatment).
+  By default (``outcome_stop_at_next``) c's outcome window ends the day before the next
+  campaign of the type starts, so no control has to be dropped: dropping them would select
+  controls on their spending inside the window whenever targeting follows recent spending
+  (found by tests/test_track2_recovery.py: AIPW overstated the effect by 2-4 SE).
 
 Why not-yet-treated controls: using only never-targeted controls (the original project's
 choice) selects controls on their future. Whether a household is *ever* targeted depends on
@@ -90,6 +94,7 @@ def plan_campaigns(campaigns: pd.DataFrame, ctype: str, section: dict, first_day
     if unknown:
         raise ParamError(f"params.yaml: cohort.campaigns lists {unknown[0]}, which is not a Type {ctype} campaign of the data (those are {', '.join(map(str, typed[CAMPAIGN]))})")
     plans, notes = [], []
+    starts = sorted(set(typed["start_day"].astype(int)))
     for row in typed.itertuples(index=False):
         cid, start, end = int(getattr(row, CAMPAIGN)), int(row.start_day), int(row.end_day)
         if wanted and cid not in wanted:
@@ -97,6 +102,13 @@ def plan_campaigns(campaigns: pd.DataFrame, ctype: str, section: dict, first_day
         history_weeks = (start - first_day) // 7
         o_start = start if section["outcome_window"] == "campaign_plus_post" else end + 1
         o_end = min(end + 7 * post, last_day)
+        later = [s for s in starts if s > start]
+        if section["outcome_stop_at_next"] and later and later[0] <= o_end:
+            # Controls first targeted by the next campaign would otherwise have to be dropped,
+            # and who gets targeted next depends on spending inside this window: stopping the
+            # window first keeps every not-yet-treated control (no selection on the future).
+            o_end = later[0] - 1
+            notes.append(f"campaign {cid}: outcome window ends on day {o_end}, before the next Type {ctype} campaign starts")
         problem = None
         if history_weeks < min_lookback:
             problem = f"only {max(history_weeks, 0)} weeks of history before it (cohort.min_lookback_weeks = {min_lookback})"
@@ -258,7 +270,8 @@ def build_cohort(con, tables: dict, cohort: dict, features: dict) -> tuple[pd.Da
     flow.append(dict(step="final cohort (all stacked campaigns)", n_treated=n_t, n_control=n_c,
                      note=f"{units[HOUSEHOLD].nunique()} distinct households; a household can be a control for several campaigns"))
     for note in notes:
-        flow.insert(2, dict(step="campaign not stacked", n_treated=0, n_control=0, note=note))
+        step = "outcome window shortened" if "outcome window ends" in note else "campaign not stacked"
+        flow.insert(2, dict(step=step, n_treated=0, n_control=0, note=note))
 
     cov = pd.DataFrame({HOUSEHOLD: units[HOUSEHOLD], CAMPAIGN: units[CAMPAIGN]})
     for f in F.FEATURES:
