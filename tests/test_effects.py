@@ -114,6 +114,18 @@ def test_ols_matches_least_squares_and_weighted_estimators_match_definitions():
     assert f"for {int(((e < 0.05) | (e > 0.95)).sum())} units" in clipped.note
 
 
+def test_ols_drops_constant_and_collinear_covariates():
+    # e.g. a campaign indicator constant inside a trimmed population, or shares summing to 1
+    df = cohort(n=600, seed=14)
+    y, t, g = df["purchase_amount"], df["treated"], df["household_id"]
+    base = E.ols(y, t, df[COV], g)
+    X = df[COV].assign(const=1.0, dup=2 * df["x0"] - df["x1"])
+    r = E.ols(y, t, X, g)
+    assert r.estimate == pytest.approx(base.estimate, rel=1e-9)
+    assert r.se == pytest.approx(base.se, rel=1e-9) and r.note.startswith("2 constant or collinear")
+    assert E.independent_columns(np.column_stack([np.ones(5), np.arange(5.0), np.ones(5)])) == [0, 1]
+
+
 def test_outcome_model_selection_and_gradient_boosting_path():
     df = cohort(n=500, seed=8)
     y, t = df["purchase_amount"].to_numpy(), df["treated"].to_numpy()
@@ -183,5 +195,10 @@ def test_forest_plot_both_languages(tmp_path):
     res = run(df, outcomes=["purchase_amount", "purchase_count"], propensity=np.full(len(df), 0.5),
               methods=("naive", "ols", "ipw", "ato"), trim=(0.2, 0.8))
     res.loc[0, ["estimate", "ci_low", "ci_high"]] = np.nan  # a row that could not be estimated
+    res.loc[2, ["estimate", "ci_low", "ci_high"]] = [-900.0, -2500.0, 700.0]  # an exploding estimator
     en, ko = F.save_bilingual(F.forest_plot, tmp_path / "ate_forest.png", res)
     assert en.stat().st_size > 5000 and ko.stat().st_size > 5000
+    # the exploding row is cut at the axis instead of setting the scale
+    sub = res[res["outcome"] == res.loc[2, "outcome"]]
+    lo, hi = F._axis_limits(*(sub[c].to_numpy(float) for c in ("estimate", "ci_low", "ci_high")), 6.0)
+    assert -2500 < lo and hi < 700

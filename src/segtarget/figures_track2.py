@@ -52,6 +52,7 @@ TEXT = {
         "threshold": "|SMD| = {thr:g}",
         "forest_title": "Average effect by method and population (95% CI)",
         "forest_x": "Effect estimate",
+        "forest_cut": "Arrows: interval cut at the axis; its numbers are printed above it",
         "pop_full": "Full cohort",
         "pop_crump": "Crump-trimmed [{lo:.3f}, {hi:.3f}]",
         "pop_trimmed": "PS in [{lo:g}, {hi:g}]",
@@ -78,6 +79,7 @@ TEXT = {
         "threshold": "|SMD| = {thr:g}",
         "forest_title": "방법·모집단별 평균 효과 (95% 신뢰구간)",
         "forest_x": "효과 추정치",
+        "forest_cut": "화살표: 축 밖으로 이어지는 구간 (수치는 구간 위에 표기)",
         "pop_full": "전체 코호트",
         "pop_crump": "Crump 절단 [{lo:.3f}, {hi:.3f}]",
         "pop_trimmed": "성향점수 [{lo:g}, {hi:g}]",
@@ -215,10 +217,31 @@ def _population_label(L: dict, pop: str, lo: float, hi: float) -> str:
     return L.get(f"pop_{pop}", pop).format(lo=lo, hi=hi)
 
 
-def forest_plot(ate: pd.DataFrame, *, lang: str = "en", outcome_labels: Mapping[str, str] | None = None) -> Figure:
+def _axis_limits(est: np.ndarray, cl: np.ndarray, ch: np.ndarray, wide: float) -> tuple[float, float]:
+    """x-limits that show every interval except those more than ``wide`` times the median
+    width (e.g. IPW on a cohort with propensities at 0 and 1), which would squash the rest."""
+    ok = np.isfinite(est)
+    width = np.where(np.isfinite(ch - cl), ch - cl, 0.0)
+    core = ok & (width <= wide * np.median(width[ok])) if ok.any() else ok
+    if not core.any():
+        core = ok
+    vals = np.r_[0.0, est[core], cl[core & np.isfinite(cl)], ch[core & np.isfinite(ch)]]
+    lo, hi = float(vals.min()), float(vals.max())
+    pad = 0.08 * (hi - lo) if hi > lo else 1.0
+    return lo - pad, hi + pad
+
+
+def forest_plot(
+    ate: pd.DataFrame, *, lang: str = "en", outcome_labels: Mapping[str, str] | None = None, wide: float = 6.0
+) -> Figure:
     """Point estimate and 95% CI for each method x population, one panel per outcome
-    (panels keep the order of the table; methods top to bottom in table order). Rows that
-    could not be estimated (NaN) are left empty. A vertical line marks zero effect."""
+    (panels keep the order of the table; methods top to bottom in table order).
+
+    Each panel's x-axis covers the intervals no wider than ``wide`` times the panel's median
+    interval width; a wider interval (an exploding estimator) is cut at the axis edge, marked
+    with an arrow and labelled with its numbers, instead of squashing every other row. Rows
+    that could not be estimated (NaN) are left empty. A vertical line marks zero effect.
+    """
     need = ["outcome", "method", "population", "estimate", "ci_low", "ci_high"]
     missing = [c for c in need if c not in ate.columns]
     if missing:
@@ -232,21 +255,39 @@ def forest_plot(ate: pd.DataFrame, *, lang: str = "en", outcome_labels: Mapping[
         axes = fig.subplots(1, len(outcomes), sharey=True, squeeze=False)[0]
         offs = (np.arange(len(pops)) - (len(pops) - 1) / 2) * (0.7 / max(1, len(pops)))
         ypos = {m: len(methods) - 1 - i for i, m in enumerate(methods)}
+        any_cut = False
         for ax, o in zip(axes, outcomes):
             sub = ate[ate["outcome"] == o]
+            xlo, xhi = _axis_limits(*(sub[c].to_numpy(dtype="float64") for c in ("estimate", "ci_low", "ci_high")), wide)
             for j, pop in enumerate(pops):
                 color, marker = POP_STYLE.get(pop, ("#555555", "o"))
                 rows = sub[sub["population"] == pop]
                 if rows.empty:
                     continue
                 first = rows.iloc[0]
-                lo = float(first.get("ps_low", 0.0)) if "ps_low" in rows else 0.0
-                hi = float(first.get("ps_high", 1.0)) if "ps_high" in rows else 1.0
+                lo = float(first["ps_low"]) if "ps_low" in rows else 0.0
+                hi = float(first["ps_high"]) if "ps_high" in rows else 1.0
                 yy = np.array([ypos[m] for m in rows["method"]]) + offs[j]
                 est, cl, ch = (rows[c].to_numpy(dtype="float64") for c in ("estimate", "ci_low", "ci_high"))
+                cl = np.where(np.isfinite(cl), cl, est)
+                ch = np.where(np.isfinite(ch), ch, est)
                 ok = np.isfinite(est)
-                ax.errorbar(est[ok], yy[ok], xerr=[est[ok] - cl[ok], ch[ok] - est[ok]], fmt=marker, color=color,
-                            ms=4, capsize=2, lw=1, label=_population_label(L, pop, lo, hi))
+                inside = ok & (cl >= xlo) & (ch <= xhi)
+                ax.errorbar(est[inside], yy[inside], xerr=[est[inside] - cl[inside], ch[inside] - est[inside]],
+                            fmt=marker, color=color, ms=4, capsize=2, lw=1, label=_population_label(L, pop, lo, hi))
+                for k in np.flatnonzero(ok & ~inside):
+                    any_cut = True
+                    a, b = max(cl[k], xlo), min(ch[k], xhi)
+                    ax.plot([a, b], [yy[k], yy[k]], color=color, lw=1)
+                    if xlo <= est[k] <= xhi:
+                        ax.plot(est[k], yy[k], marker=marker, color=color, ms=4)
+                    if cl[k] < xlo:
+                        ax.plot(xlo, yy[k], marker="<", color=color, ms=5, clip_on=False)
+                    if ch[k] > xhi:
+                        ax.plot(xhi, yy[k], marker=">", color=color, ms=5, clip_on=False)
+                    ax.annotate(f"{est[k]:,.4g} [{cl[k]:,.4g}, {ch[k]:,.4g}]", (0.5, yy[k]),
+                                xycoords=("axes fraction", "data"), ha="center", va="bottom", fontsize=6.5, color=color)
+            ax.set_xlim(xlo, xhi)
             ax.axvline(0, color="black", lw=0.8)
             ax.set_title(labels.get(o, o))
             ax.set_xlabel(L["forest_x"])
@@ -256,6 +297,7 @@ def forest_plot(ate: pd.DataFrame, *, lang: str = "en", outcome_labels: Mapping[
         handles, labs = axes[0].get_legend_handles_labels()
         if handles:
             fig.legend(handles, labs, loc="lower center", ncol=len(labs), frameon=False, fontsize=8)
-        fig.suptitle(L["forest_title"])
-        fig.tight_layout(rect=(0, 0.07, 1, 1))
+        title = L["forest_title"] + ("\n" + L["forest_cut"] if any_cut else "")
+        fig.suptitle(title, fontsize=11)
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
