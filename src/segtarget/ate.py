@@ -25,10 +25,13 @@ def run_ate(cohort: pd.DataFrame, scores: pd.DataFrame, ate: dict, positivity: d
     df = cohort.merge(scores[keys + ["propensity"]], on=keys, how="left", validate="one_to_one")
     if df["propensity"].isna().any():
         raise InputError("propensity_scores.csv: some cohort units have no propensity score; rerun the positivity stage")
-    sel = scores.columns[scores.columns.str.startswith("propensity_")]
+    # LinearDML fits its own treatment model: use the family the positivity stage selected
+    # (the per-model score column identical to the selected one).
+    selected = [c.removeprefix("propensity_") for c in scores.columns
+                if c.startswith("propensity_") and scores[c].equals(scores["propensity"])]
     table = estimate_all(
         df, ate["outcomes"], covs, propensity="propensity",
-        propensity_model="logit" if len(sel) == 0 else None,
+        propensity_model=selected[0] if selected else "logit",
         propensity_kwargs={"C": positivity["logit_C"]},
         trim=(ate["trim_low"], ate["trim_high"]), crump_rule=positivity["crump_rule"],
         outcome_model=ate["outcome_model"], n_splits=positivity["n_splits"],

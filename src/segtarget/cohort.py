@@ -295,6 +295,18 @@ def build_cohort(con, tables: dict, cohort: dict, features: dict) -> tuple[pd.Da
             cov[f"{c}_missing"] = miss.astype("float64")
             med = cov.groupby(CAMPAIGN)[c].transform("median")
             cov[c] = cov[c].fillna(med).fillna(cov[c].median()).fillna(0.0)
+    # covariates that cannot inform anything: constant across the cohort (active_last_12w
+    # with a 12-week lookback) or an exact copy of an earlier column (two missing flags)
+    xcols = covariate_columns(cov)
+    seen: dict[bytes, str] = {}
+    for c in xcols:
+        col = cov[c].to_numpy()
+        key = col.tobytes()
+        if np.all(col == col[0]) or key in seen:
+            log.info("cohort: dropping covariate %s (%s)", c, "constant" if np.all(col == col[0]) else f"same as {seen[key]}")
+            cov = cov.drop(columns=c)
+        else:
+            seen[key] = c
     # campaign indicators (the first stacked campaign is the reference level, so that a
     # regression with an intercept stays full rank)
     for p in plans[1:]:

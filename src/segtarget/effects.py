@@ -52,7 +52,7 @@ from scipy.stats import norm
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.linear_model import RidgeCV
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from segtarget.errors import InputError, ParamError
 from segtarget.propensity import (
@@ -68,6 +68,7 @@ from segtarget.propensity import (
     make_folds,
     make_propensity_model,
     n_clipped,
+    signed_log1p,
     single_thread,
     trim_mask,
 )
@@ -283,7 +284,7 @@ def make_outcome_model(name: str, seed: int = 0):
             l2_regularization=1.0, early_stopping=False, random_state=seed,
         )
     if name == "ridge":
-        return make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 4, 13)))
+        return make_pipeline(FunctionTransformer(signed_log1p), StandardScaler(), RidgeCV(alphas=np.logspace(-2, 4, 13)))
     raise ParamError(f"outcome_model = {name!r} is invalid; expected one of auto, {', '.join(OUTCOME_MODELS)}")
 
 

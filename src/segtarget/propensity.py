@@ -35,7 +35,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from segtarget.errors import InputError, ParamError
@@ -171,6 +171,22 @@ def fold_ids(folds, n: int) -> np.ndarray:
     return out
 
 
+#: Out-of-fold scores are kept inside [SCORE_EPS, 1 - SCORE_EPS]: a linear score on a
+#: heavy-tailed covariate can round to exactly 0 or 1, which no weight or SMD survives.
+SCORE_EPS = 1e-6
+
+
+def signed_log1p(X):
+    """sign(x) log(1 + |x|): tames heavy-tailed spending rates before a linear model.
+
+    Monotone and close to the identity near 0 (shares, flags), so only the long right tails of
+    amounts and counts are compressed; without it one household with 20 times the median spend
+    can push a logistic score to exactly 1.
+    """
+    X = np.asarray(X, dtype="float64")
+    return np.sign(X) * np.log1p(np.abs(X))
+
+
 def make_propensity_model(
     name: str,
     seed: int = 0,
@@ -201,7 +217,8 @@ def make_propensity_model(
             random_state=seed,
         )
     if name == "logit":
-        return make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=5000, random_state=seed))
+        return make_pipeline(FunctionTransformer(signed_log1p), StandardScaler(),
+                             LogisticRegression(C=C, max_iter=5000, random_state=seed))
     raise ParamError(f"propensity model = {name!r} is invalid; expected one of {', '.join(PS_MODELS)}")
 
 
@@ -306,6 +323,7 @@ class CrossFittedPropensity(BaseEstimator):
                     e[test] = model.predict_proba(X[test])[:, 1]
                 if np.isnan(e).any():
                     raise InputError("folds: some units are in no held-out fold; expected a partition of the rows")
+                e = np.clip(e, SCORE_EPS, 1 - SCORE_EPS)
                 self.oof_[m] = e
                 rows.append({"model": m, **classification_scores(t, e)})
         scores = pd.DataFrame(rows)
