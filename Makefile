@@ -18,8 +18,12 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
+# Snakemake runs the workflow; `dvc commit` then records what it produced in DVC's cache and
+# dvc.lock, so that `dvc status`, `dvc repro` and `dvc exp` start from this run. On an
+# unchanged checkout the lock stays byte-identical (CI checks that: every hash reproduced).
 run: setup
 	$(BIN)/snakemake --cores $(CORES) --profile workflow/profiles/default
+	$(BIN)/dvc commit --force --quiet
 
 test: setup
 	$(BIN)/python -m pytest -q
