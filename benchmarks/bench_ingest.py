@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
+import datasets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,15 +41,6 @@ def _measure(cmd: list[str], cwd: Path) -> tuple[float, float]:
     return float(wall), float(mem)
 
 
-def _params(folder: Path, source: str, households: int, weeks: int) -> Path:
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["data"]["source"] = source
-    params["synthetic"].update(households=households, weeks=weeks)
-    path = folder / "params.yaml"
-    path.write_text(yaml.safe_dump(params))
-    return path
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=3)
@@ -59,9 +50,10 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        cases = [("completejourney", 0)] + [("synthetic", int(n)) for n in args.sizes.split(",") if n]
-        for source, n in cases:
-            params = _params(tmp, source, max(n, 20), args.weeks)
+        specs = ["completejourney"] + [f"synthetic:{int(n)}" for n in args.sizes.split(",") if n]
+        for spec in specs:
+            source, _ = datasets.parse(spec)
+            params = datasets.write_params(tmp, spec, args.weeks)
             gen = None
             if source == "synthetic":
                 gen = _measure([sys.executable, str(ROOT / "scripts/synthetic.py"), "--params", str(params),
@@ -74,8 +66,7 @@ def main() -> None:
                 walls.append(w)
                 mems.append(m)
             lines = int(next(l for l in (tmp / "summary.csv").read_text().splitlines() if l.startswith("transactions")).split(",")[1])
-            label = source if source == "completejourney" else f"synthetic {n:,} hh x {args.weeks} wk"
-            rows.append((label, lines, statistics.median(walls), max(mems), gen))
+            rows.append((datasets.label(spec, args.weeks), lines, statistics.median(walls), max(mems), gen))
     print(f"{'source':32} {'lines':>12} {'ingest s (median)':>18} {'peak MB':>9} {'generate s':>11} {'gen peak MB':>12}")
     for label, lines, wall, mem, gen in rows:
         g = f"{gen[0]:11.1f} {gen[1]:12.0f}" if gen else f"{'':>11} {'':>12}"

@@ -233,6 +233,10 @@ def test_bad_windows_are_one_line_errors(con):
         compute_features(
             tx, PRODUCTS, pd.DataFrame({"household_id": [1], "start_day": [1], "end_day": [9], "week": [1]}), con=con
         )
+    with pytest.raises(InputError, match="w_id clashes"):
+        compute_features(
+            tx, PRODUCTS, pd.DataFrame({"household_id": [1], "start_day": [1], "end_day": [9], "w_id": [1]}), con=con
+        )
 
 
 # ---------------------------------------------------------------------------------------
