@@ -8,8 +8,9 @@ from segtarget.ate import run_ate
 
 
 def run(args):
-    ate, positivity = params.load_section(args.params, "ate", "positivity")
-    table, metrics = run_ate(io.read_csv(args.cohort), io.read_csv(args.scores), ate, positivity, origin=args.cohort)
+    ate, positivity, compute = params.load_section(args.params, "ate", "positivity", "compute")
+    table, metrics = run_ate(io.read_csv(args.cohort), io.read_csv(args.scores), ate, positivity,
+                             origin=args.cohort, n_jobs=compute["threads"])
     with io.staged_dir(Path(args.figures_dir)) as tmp:
         FIG.save_bilingual(FIG.forest_plot, tmp / "ate_forest.png", table)
     io.write_csv(table, args.out)

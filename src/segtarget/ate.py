@@ -15,8 +15,12 @@ from segtarget.schemas import CAMPAIGN, HOUSEHOLD
 
 
 def run_ate(cohort: pd.DataFrame, scores: pd.DataFrame, ate: dict, positivity: dict,
-            origin: str = "cohort.csv") -> tuple[pd.DataFrame, dict]:
-    """The ATE table and the stage's part of the ``track2`` metrics block."""
+            origin: str = "cohort.csv", n_jobs: int = 1) -> tuple[pd.DataFrame, dict]:
+    """The ATE table and the stage's part of the ``track2`` metrics block.
+
+    ``n_jobs`` processes share the bootstrap refits (params ``compute.threads``); the
+    table does not depend on it.
+    """
     covs = check_cohort(cohort, origin)
     missing = [o for o in ate["outcomes"] if o not in cohort.columns]
     if missing:
@@ -35,7 +39,7 @@ def run_ate(cohort: pd.DataFrame, scores: pd.DataFrame, ate: dict, positivity: d
         propensity_kwargs={"C": positivity["logit_C"]},
         trim=(ate["trim_low"], ate["trim_high"]), crump_rule=positivity["crump_rule"],
         outcome_model=ate["outcome_model"], n_splits=positivity["n_splits"],
-        n_bootstrap=ate["n_bootstrap"], ipw_clip=positivity["ipw_clip"] or None, seed=ate["seed"],
+        n_bootstrap=ate["n_bootstrap"], n_jobs=n_jobs, ipw_clip=positivity["ipw_clip"] or None, seed=ate["seed"],
     )
     # The headline is the AIPW estimate on the trimmed population: on the full cohort the
     # propensities reach 0 and 1, the inverse weights explode and so does the estimate

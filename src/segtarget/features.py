@@ -67,9 +67,11 @@ Examples
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -192,11 +194,21 @@ def _spark_memory(memory_limit: str) -> str:
     return f"{max(int(mb), 256)}m"
 
 
-def connect(backend: str = "duckdb", threads: int = 2, memory_limit: str = "4GB"):
+def _spill_dir() -> str:
+    """A private folder in the system's temp area for DuckDB's spill files, removed at exit.
+
+    DuckDB's default for an in-memory database is ``.tmp`` in the working directory, which
+    would be the project folder (and left behind by a killed run)."""
+    path = tempfile.mkdtemp(prefix="segtarget-duckdb-")
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+def connect(backend: str = "duckdb", threads: int = 2, memory_limit: str = "2GB"):
     """An Ibis connection to run the feature code on.
 
     ``duckdb`` is an in-memory database limited to ``threads`` and ``memory_limit`` (it
-    spills to its temp directory beyond that). ``pyspark`` starts (or reuses) a quiet
+    spills to a private temp folder beyond that; results do not depend on either). ``pyspark`` starts (or reuses) a quiet
     local Spark session, ``local[threads]``, with ``memory_limit`` as driver memory: the
     scale-out path, 5 to 10 times slower than DuckDB on one machine.
 
@@ -208,7 +220,8 @@ def connect(backend: str = "duckdb", threads: int = 2, memory_limit: str = "4GB"
     """
     if backend == "duckdb":
         con = ibis.duckdb.connect(
-            threads=int(threads), memory_limit=str(memory_limit), preserve_insertion_order=False
+            threads=int(threads), memory_limit=str(memory_limit), preserve_insertion_order=False,
+            temp_directory=_spill_dir(),
         )
         con.raw_sql("SET enable_progress_bar = false")
         return con

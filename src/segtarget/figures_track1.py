@@ -10,21 +10,18 @@ timestamps), so the same tables give the same PNG bytes.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib import font_manager
 from matplotlib.figure import Figure
 
-from segtarget.errors import SegtargetError
+from segtarget.fonts import korean_font_name, korean_rc  # noqa: F401 (korean_font_name: re-exported)
 from segtarget.io import save_figure
 from segtarget.nmf import feature_label
 from segtarget.profiles import profile_features, profile_label
 
-KOREAN_FONT_FILE = "NanumGothic.ttf"
 _BASE_RC = {
     "font.family": ["DejaVu Sans"],
     "axes.unicode_minus": False,
@@ -110,32 +107,10 @@ TEXT = {
 }
 
 
-def korean_font_path() -> Path:
-    """Path of NanumGothic.ttf inside the koreanize-matplotlib package (not imported)."""
-    spec = importlib.util.find_spec("koreanize_matplotlib")
-    if spec is None or not spec.submodule_search_locations:
-        raise SegtargetError("Korean figures need the koreanize-matplotlib package (NanumGothic font); install the lock")
-    path = Path(list(spec.submodule_search_locations)[0]) / "fonts" / KOREAN_FONT_FILE
-    if not path.exists():
-        raise SegtargetError(f"Korean font file {KOREAN_FONT_FILE} not found in the koreanize-matplotlib package")
-    return path
-
-
-def korean_font_name() -> str:
-    """Register the NanumGothic files (regular, bold, ...) with matplotlib's font manager;
-    return the family name."""
-    path = korean_font_path()
-    known = {f.fname for f in font_manager.fontManager.ttflist}
-    for ttf in sorted(path.parent.glob("NanumGothic*.ttf")):
-        if str(ttf) not in known:
-            font_manager.fontManager.addfont(str(ttf))
-    return font_manager.FontProperties(fname=str(path)).get_name()
-
-
 def _rc(lang: str) -> dict:
     rc = dict(_BASE_RC)
     if lang == "ko":
-        rc["font.family"] = [korean_font_name(), "DejaVu Sans"]
+        rc.update(korean_rc())
     return rc
 
 

@@ -14,7 +14,6 @@ inside an ``rc_context`` while a Korean figure is built and saved.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 from pathlib import Path
 from typing import Callable, Iterator, Mapping
@@ -22,10 +21,10 @@ from typing import Callable, Iterator, Mapping
 import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib import font_manager
 from matplotlib.figure import Figure
 
 from segtarget.errors import InputError, ParamError
+from segtarget.fonts import korean_font_name, korean_rc  # noqa: F401 (korean_font_name: re-exported)
 from segtarget.io import save_figure
 
 LANGS = ("en", "ko")
@@ -96,37 +95,18 @@ TEXT = {
 # --------------------------------------------------------------------------- fonts and saving
 
 
-def korean_font_path() -> Path:
-    """Path of NanumGothic.ttf inside the installed koreanize-matplotlib package (not imported)."""
-    spec = importlib.util.find_spec("koreanize_matplotlib")
-    if spec is None or not spec.submodule_search_locations:
-        raise InputError("koreanize-matplotlib: package not installed; it provides the NanumGothic font for Korean figures")
-    path = Path(list(spec.submodule_search_locations)[0]) / "fonts" / "NanumGothic.ttf"
-    if not path.exists():
-        raise InputError(f"koreanize-matplotlib: font file {path.name} not found in the package; expected fonts/NanumGothic.ttf")
-    return path
-
-
-def korean_font_name() -> str:
-    """Register NanumGothic with matplotlib's font manager (idempotent) and return its family name."""
-    path = korean_font_path()
-    if str(path) not in {f.fname for f in font_manager.fontManager.ttflist}:
-        font_manager.fontManager.addfont(str(path))
-    return font_manager.FontProperties(fname=str(path)).get_name()
-
-
 @contextlib.contextmanager
 def language(lang: str) -> Iterator[dict]:
     """Context in which figures for ``lang`` are built and saved; yields the label table.
 
-    For Korean it sets the font family to NanumGothic and uses an ASCII hyphen for minus
-    signs (NanumGothic has no U+2212 glyph), only inside the context.
+    For Korean it applies :func:`segtarget.fonts.korean_rc` (NanumGothic, with DejaVu Sans
+    for the minus sign), only inside the context.
     """
     if lang not in LANGS:
         raise ParamError(f"lang = {lang!r} is invalid; expected one of {', '.join(LANGS)}")
     rc = {"svg.hashsalt": "segtarget"}
     if lang == "ko":
-        rc.update({"font.family": [korean_font_name(), "DejaVu Sans"], "axes.unicode_minus": False})
+        rc.update(korean_rc())
     with matplotlib.rc_context(rc):
         yield TEXT[lang]
 

@@ -10,6 +10,7 @@ rule features:
         dictionary="results/tables/feature_dictionary.csv",
     params:
         values=stage_params("features"),
+    threads: config["compute"]["threads"]
     log:
         "logs/features.log",
     benchmark:

@@ -53,6 +53,7 @@ rule ate:
         metrics="results/metrics/ate.json",
     params:
         values=stage_params("ate"),
+    threads: config["compute"]["threads"]
     log:
         "logs/ate.log",
     benchmark:

@@ -62,7 +62,6 @@ from __future__ import annotations
 import base64
 import copy
 import datetime as dt
-import importlib.util
 import json
 import logging
 import os
@@ -78,7 +77,8 @@ from typing import Any, Iterable, Sequence
 
 import yaml
 
-from segtarget.errors import SegtargetError
+from segtarget.errors import InputError, SegtargetError
+from segtarget.fonts import korean_font_path
 from segtarget.io import atomic_path
 
 log = logging.getLogger("segtarget.report")
@@ -184,13 +184,11 @@ def _output_paths(out_dir: Path, name: str, formats: Sequence[str]) -> dict[str,
 
 
 def _font_dir() -> Path | None:
-    """NanumGothic's folder inside the koreanize-matplotlib package (without importing it:
-    importing it changes matplotlib's global font settings)."""
-    spec = importlib.util.find_spec("koreanize_matplotlib")
-    if spec is None or not spec.submodule_search_locations:
+    """NanumGothic's folder (see :mod:`segtarget.fonts`), or None without the package."""
+    try:
+        return korean_font_path().parent
+    except InputError:
         return None
-    folder = Path(list(spec.submodule_search_locations)[0]) / "fonts"
-    return folder if (folder / "NanumGothic.ttf").is_file() else None
 
 
 def _source_date() -> tuple[int | None, str | None]:

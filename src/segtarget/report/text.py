@@ -1589,7 +1589,8 @@ def agreement_sentence(t2: Track2Facts, outcome: str, lang: str = "en") -> str:
     lo, hi = f.value(e["estimate"].min(), kind), f.value(e["estimate"].max(), kind)
     if lang == "en":
         return (f"The {len(e)} adjusted estimators range from {lo} to {hi} on this population; "
-                f"{n_pos} of them have an interval entirely above zero and {n_neg} entirely below.")
+                f"{n_pos} of them {'has' if n_pos == 1 else 'have'} an interval entirely above zero "
+                f"and {n_neg} entirely below.")
     return (f"같은 모집단에서 보정 추정량 {len(e)}개의 값은 {lo}에서 {hi} 사이이며, 이 가운데 {n_pos}개는 구간 전체가 "
             f"0보다 크고 {n_neg}개는 0보다 작다.")
 
