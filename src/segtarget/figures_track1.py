@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from segtarget.fonts import korean_font_name, korean_rc  # noqa: F401 (korean_font_name: re-exported)
+from segtarget.fonts import korean_font_name, korean_rc, minus_signs  # noqa: F401 (korean_font_name: re-exported)
 from segtarget.io import save_figure
 from segtarget.nmf import feature_label
 from segtarget.profiles import profile_features, profile_label
@@ -238,7 +238,7 @@ def fig_profile_heatmap(profiles: pd.DataFrame, features: pd.DataFrame, columns:
     im = ax.imshow(Z, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim)
     for i in range(Z.shape[0]):
         for j in range(Z.shape[1]):
-            ax.text(j, i, f"{Z[i, j]:.1f}", ha="center", va="center", fontsize=7)
+            ax.text(j, i, minus_signs(f"{Z[i, j]:.1f}"), ha="center", va="center", fontsize=7)
     ax.set_xticks(range(len(columns)), [profile_label(c, lang) for c in columns], rotation=60, ha="right", fontsize=8)
     ax.set_yticks(range(len(profiles)), [_wrap(s, 40) for s in _seg_labels(profiles, lang)], fontsize=8)
     ax.set_title(t["profile_title"])

@@ -24,7 +24,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from segtarget.errors import InputError, ParamError
-from segtarget.fonts import korean_font_name, korean_rc  # noqa: F401 (korean_font_name: re-exported)
+from segtarget.fonts import korean_font_name, korean_rc, minus_signs  # noqa: F401 (korean_font_name: re-exported)
 from segtarget.io import save_figure
 
 LANGS = ("en", "ko")
@@ -265,7 +265,7 @@ def forest_plot(
                         ax.plot(xlo, yy[k], marker="<", color=color, ms=5, clip_on=False)
                     if ch[k] > xhi:
                         ax.plot(xhi, yy[k], marker=">", color=color, ms=5, clip_on=False)
-                    ax.annotate(f"{est[k]:,.4g} [{cl[k]:,.4g}, {ch[k]:,.4g}]", (0.5, yy[k]),
+                    ax.annotate(minus_signs(f"{est[k]:,.4g} [{cl[k]:,.4g}, {ch[k]:,.4g}]"), (0.5, yy[k]),
                                 xycoords=("axes fraction", "data"), ha="center", va="bottom", fontsize=6.5, color=color)
             ax.set_xlim(xlo, xhi)
             ax.axvline(0, color="black", lw=0.8)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import matplotlib
 from matplotlib import font_manager
 
 from segtarget.errors import InputError
@@ -54,3 +55,9 @@ def korean_rc() -> dict:
     matplotlib's font fallback then takes from DejaVu Sans.
     """
     return {"font.family": [korean_font_name(), "DejaVu Sans"], "axes.unicode_minus": True}
+
+
+def minus_signs(text: str) -> str:
+    """``text`` with ASCII hyphens as U+2212 when the active rcParams ask for real minus
+    signs, so that numbers typed into annotations match the tick labels."""
+    return text.replace("-", "\u2212") if matplotlib.rcParams["axes.unicode_minus"] else text
