@@ -266,7 +266,8 @@ def forest_plot(
                     if ch[k] > xhi:
                         ax.plot(xhi, yy[k], marker=">", color=color, ms=5, clip_on=False)
                     ax.annotate(minus_signs(f"{est[k]:,.4g} [{cl[k]:,.4g}, {ch[k]:,.4g}]"), (0.5, yy[k]),
-                                xycoords=("axes fraction", "data"), ha="center", va="bottom", fontsize=6.5, color=color)
+                                xycoords=("axes fraction", "data"), xytext=(0, 2), textcoords="offset points",
+                                ha="center", va="bottom", fontsize=6.5, color=color)
             ax.set_xlim(xlo, xhi)
             ax.axvline(0, color="black", lw=0.8)
             ax.set_title(labels.get(o, o))
