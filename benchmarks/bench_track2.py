@@ -1,6 +1,6 @@
-"""Benchmark of the Track 2 design stages: cohort, positivity and ate (not a test).
+"""Benchmark of the Track 2 stages: cohort, positivity, ate and cate (not a test).
 
-Runs the three stage scripts in sequence, each in a fresh subprocess, on canonical tables
+Runs the stage scripts in sequence, each in a fresh subprocess, on canonical tables
 (default: the project's ``data/interim``, i.e. the data of the last ingest) with the project's
 ``params.yaml``, writing into a temporary folder. Records each stage's wall time and peak
 resident memory (``getrusage(RUSAGE_CHILDREN)`` of that child) and prints medians.
@@ -42,6 +42,10 @@ def main() -> None:
             "ate": [py, str(ROOT / "scripts/ate.py"), "--params", args.params, "--cohort", str(t / "cohort.csv"),
                     "--scores", str(t / "propensity_scores.csv"), "--out", str(t / "ate.csv"),
                     "--figures-dir", str(t / "fig_ate"), "--metrics", str(t / "ate.json")],
+            "cate": [py, str(ROOT / "scripts/cate.py"), "--params", args.params, "--cohort", str(t / "cohort.csv"),
+                     "--scores", str(t / "propensity_scores.csv"), "--out", str(t / "customer_cate.csv"),
+                     "--summary", str(t / "cate_summary.csv"), "--figures-dir", str(t / "fig_cate"),
+                     "--metrics", str(t / "cate.json")],
         }
         for _ in range(args.runs):
             for name, cmd in stages.items():

@@ -255,3 +255,27 @@ def test_significance_and_flow_translation():
     assert T.flow_step("campaign 8: units", "ko") == "캠페인 8: 분석 단위"
     assert T.flow_note("index day 128; outcome days 128..204", "en") == "start day 128; outcome days 128–204"
     assert T.flow_step("something new", "ko") == "something new"
+
+
+def test_cate_section_from_the_cate_stage_alone(tmp_path):
+    """Before any model-selection stage has run, the CATE section reads the cate stage's
+    summary: the learners' held-out R-loss against the constant effect, stated plainly."""
+    tables = tmp_path / "results" / "tables"
+    tables.mkdir(parents=True)
+    res = Results(tmp_path)
+    pd.DataFrame({"household_id": [1, 2], "campaign_id": 8, "outcome": "purchase_amount", "model": "t_learner",
+                  "cate": [1.0, 2.0], "cate_ci_low": None, "cate_ci_high": None, "propensity": [0.3, 0.5],
+                  "in_overlap": [1, 1], "treated": [0, 1], "fold": [0, 1]}).to_csv(tables / "customer_cate.csv", index=False)
+    summary = pd.DataFrame({"outcome": ["purchase_amount", "purchase_amount"], "model": ["t_learner", "causal_forest"],
+                            "n": 4014, "n_overlap": 2226, "mean_cate": [40.5, 8.9], "mean_cate_overlap": [25.5, 7.3],
+                            "sd_cate": [159.1, 50.5], "q10": [-113.2, -34.9], "median": [54.1, 23.6], "q90": [197.1, 44.2],
+                            "share_positive": [0.7, 0.77], "share_ci_above_zero": [None, 0.137],
+                            "rloss_heldout": [74730.2, 67000.0], "rloss_constant": [67880.0, 67880.0],
+                            "rloss_gain": [-6850.2, 880.0]})
+    summary.to_csv(tables / "cate_summary.csv", index=False)
+    en, ko = T.later_stage_sections(res, "en"), T.later_stage_sections(res, "ko")
+    assert "## Heterogeneous effects and model choice" in en and "tbl-cate-summary" in en
+    assert Formatter("en").int(2226) in en and "1 of 2 learners beat the constant effect" in en and "Causal forest" in en
+    assert "tbl-cate-summary" in ko and "인과 숲" in ko
+    summary.assign(rloss_gain=[-1.0, -2.0]).to_csv(tables / "cate_summary.csv", index=False)
+    assert "no learner beats the constant effect" in T.later_stage_sections(res, "en")

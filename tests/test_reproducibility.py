@@ -15,7 +15,7 @@ from workflow_helpers import copy_project, env, snakemake, tiny_params
 
 pytestmark = pytest.mark.workflow
 
-ALL = {"synthetic", "ingest", "features", "segment", "cohort", "positivity", "ate", "metrics", "report"}
+ALL = {"synthetic", "ingest", "features", "segment", "cohort", "positivity", "ate", "cate", "metrics", "report"}
 
 
 def locked_outputs(project: Path) -> dict[str, str]:
@@ -80,9 +80,10 @@ def _snakemake_changed(project: Path, key: str, value) -> set[str]:
 CHANGES = [
     # key, value, stages whose own params change (DVC status), rules Snakemake reruns
     ("ate.n_bootstrap", 40, {"ate", "report"}, {"ate", "metrics", "report"}),
-    ("positivity.seed", 3, {"positivity", "ate", "report"}, {"positivity", "ate", "metrics", "report"}),
+    ("positivity.seed", 3, {"positivity", "ate", "cate", "report"}, {"positivity", "ate", "cate", "metrics", "report"}),
     ("segmentation.k_rule", "max_silhouette", {"segment", "report"}, {"segment", "metrics", "report"}),
-    ("cohort.lookback_weeks", 9, {"cohort", "report"}, {"cohort", "positivity", "ate", "metrics", "report"}),
+    ("cohort.lookback_weeks", 9, {"cohort", "report"}, {"cohort", "positivity", "ate", "cate", "metrics", "report"}),
+    ("cate.forest_min_leaf", 5, {"cate", "report"}, {"cate", "metrics", "report"}),
     ("data.source", "completejourney", {"synthetic", "ingest", "report"}, ALL),
 ]
 
@@ -92,7 +93,7 @@ def test_dvc_reruns_only_dependent_stages(dvc_project, key, value, dvc_expected,
     assert _dvc_changed(dvc_project, key, value) == dvc_expected
 
 
-@pytest.mark.parametrize("key, value, _, smk_expected", CHANGES[:4])
+@pytest.mark.parametrize("key, value, _, smk_expected", CHANGES[:5])
 def test_snakemake_reruns_only_dependent_rules(tiny_project, tmp_path, key, value, _, smk_expected):
     work = tmp_path / "p"
     shutil.copytree(tiny_project, work, symlinks=True)  # keeps mtimes and .snakemake metadata

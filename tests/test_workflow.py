@@ -38,6 +38,8 @@ def test_results_contract(tiny_project):
         "balance": "covariate smd_unweighted smd_weighted",
         "positivity": "metric value",
         "ate": "outcome method population estimate se ci_low ci_high n",
+        "customer_cate": "household_id outcome model cate cate_ci_low cate_ci_high propensity in_overlap",
+        "cate_summary": "outcome model n n_overlap mean_cate rloss_heldout rloss_constant",
     }
     for name, cols in contract.items():
         df = pd.read_csv(tiny_project / f"results/tables/{name}.csv")
@@ -51,7 +53,8 @@ def test_results_contract(tiny_project):
     metrics = json.loads((tiny_project / "results/metrics.json").read_text())
     for key in ("households", "nmf_rank", "k", "r2_heldout", "bootstrap_ari_ci", "min_segment_jaccard"):
         assert key in metrics["track1"]
-    for key in ("n_treated", "n_control", "ps_auc", "overlap_share_10_90", "crump_threshold", "ate_aipw_purchase_amount"):
+    for key in ("n_treated", "n_control", "ps_auc", "overlap_share_10_90", "crump_threshold", "ate_aipw_purchase_amount",
+                "cate_units", "cate_models"):
         assert key in metrics["track2"]
 
 
@@ -67,7 +70,7 @@ def test_reports_rendered(tiny_project):
 def test_every_rule_logged_and_benchmarked(tiny_project):
     logs = {p.stem for p in (tiny_project / "logs").glob("*.log")}
     bench = {p.stem for p in (tiny_project / "logs/benchmarks").glob("*.tsv")}
-    assert {"synthetic", "ingest", "features", "segment", "cohort", "positivity", "ate", "report"} <= logs
+    assert {"synthetic", "ingest", "features", "segment", "cohort", "positivity", "ate", "cate", "report"} <= logs
     assert logs == bench
 
 

@@ -14,6 +14,26 @@ from segtarget.positivity import check_cohort
 from segtarget.schemas import CAMPAIGN, HOUSEHOLD
 
 
+def cohort_with_scores(cohort: pd.DataFrame, scores: pd.DataFrame, outcomes, origin: str = "cohort.csv"):
+    """The cohort joined to the positivity stage's out-of-fold propensity scores.
+
+    Returns ``(table, covariates, propensity_model)``: the model family the positivity stage
+    selected (the per-model score column identical to the chosen one), for learners that fit
+    their own treatment model, so that they use the same family.
+    """
+    covs = check_cohort(cohort, origin)
+    missing = [o for o in outcomes if o not in cohort.columns]
+    if missing:
+        raise InputError(f"{origin}: outcome column {missing[0]} missing (params ate.outcomes)")
+    keys = [HOUSEHOLD, CAMPAIGN]
+    df = cohort.merge(scores[keys + ["propensity"]], on=keys, how="left", validate="one_to_one")
+    if df["propensity"].isna().any():
+        raise InputError("propensity_scores.csv: some cohort units have no propensity score; rerun the positivity stage")
+    selected = [c.removeprefix("propensity_") for c in scores.columns
+                if c.startswith("propensity_") and scores[c].equals(scores["propensity"])]
+    return df, covs, selected[0] if selected else "logit"
+
+
 def run_ate(cohort: pd.DataFrame, scores: pd.DataFrame, ate: dict, positivity: dict,
             origin: str = "cohort.csv", n_jobs: int = 1) -> tuple[pd.DataFrame, dict]:
     """The ATE table and the stage's part of the ``track2`` metrics block.
@@ -21,21 +41,10 @@ def run_ate(cohort: pd.DataFrame, scores: pd.DataFrame, ate: dict, positivity: d
     ``n_jobs`` processes share the bootstrap refits (params ``compute.threads``); the
     table does not depend on it.
     """
-    covs = check_cohort(cohort, origin)
-    missing = [o for o in ate["outcomes"] if o not in cohort.columns]
-    if missing:
-        raise InputError(f"{origin}: outcome column {missing[0]} missing (params ate.outcomes)")
-    keys = [HOUSEHOLD, CAMPAIGN]
-    df = cohort.merge(scores[keys + ["propensity"]], on=keys, how="left", validate="one_to_one")
-    if df["propensity"].isna().any():
-        raise InputError("propensity_scores.csv: some cohort units have no propensity score; rerun the positivity stage")
-    # LinearDML fits its own treatment model: use the family the positivity stage selected
-    # (the per-model score column identical to the selected one).
-    selected = [c.removeprefix("propensity_") for c in scores.columns
-                if c.startswith("propensity_") and scores[c].equals(scores["propensity"])]
+    df, covs, ps_model = cohort_with_scores(cohort, scores, ate["outcomes"], origin)
     table = estimate_all(
         df, ate["outcomes"], covs, propensity="propensity",
-        propensity_model=selected[0] if selected else "logit",
+        propensity_model=ps_model,
         propensity_kwargs={"C": positivity["logit_C"]},
         trim=(ate["trim_low"], ate["trim_high"]), crump_rule=positivity["crump_rule"],
         outcome_model=ate["outcome_model"], n_splits=positivity["n_splits"],

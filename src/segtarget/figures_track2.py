@@ -61,6 +61,13 @@ TEXT = {
             "linear_dml": "LinearDML",
         },
         "outcomes": {"purchase_amount": "Purchase amount", "purchase_count": "Purchase count"},
+        "cate_title": "Out-of-fold CATE per learner, {n:,} units in the overlap band "
+                      "(boxes: quartiles; whiskers: 5th-95th percentile)",
+        "cate_x": "CATE (effect per unit)",
+        "cate_models": {
+            "s_learner": "S-learner", "t_learner": "T-learner", "x_learner": "X-learner",
+            "dr_learner": "DR-learner", "linear_dml": "LinearDML", "causal_forest": "Causal forest",
+        },
     },
     "ko": {
         "ps_title": "처리군·대조군의 성향점수 분포 (교차적합)",
@@ -88,6 +95,13 @@ TEXT = {
             "linear_dml": "LinearDML",
         },
         "outcomes": {"purchase_amount": "구매 금액", "purchase_count": "구매 횟수"},
+        "cate_title": "학습기별 교차적합 CATE, 중첩 구간의 {n:,}개 단위 "
+                      "(상자: 사분위, 수염: 5~95 백분위)",
+        "cate_x": "CATE (단위당 효과)",
+        "cate_models": {
+            "s_learner": "S-학습기", "t_learner": "T-학습기", "x_learner": "X-학습기",
+            "dr_learner": "DR-학습기", "linear_dml": "LinearDML", "causal_forest": "인과 숲",
+        },
     },
 }
 
@@ -282,3 +296,35 @@ def forest_plot(
         fig.suptitle(title, fontsize=11)
         fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
+
+
+def cate_distribution_plot(cate: pd.DataFrame, *, lang: str = "en") -> Figure:
+    """Distribution of each learner's out-of-fold CATE over the overlap units, one panel per
+    outcome: where the learners agree, and how much heterogeneity each one claims."""
+    need = ["outcome", "model", "cate", "in_overlap"]
+    missing = [c for c in need if c not in cate.columns]
+    if missing:
+        raise InputError(f"customer_cate table: column {missing[0]} not found; expected {', '.join(need)}")
+    with language(lang) as L:
+        sub = cate[cate["in_overlap"] == 1]
+        outcomes = list(dict.fromkeys(cate["outcome"]))
+        models = list(dict.fromkeys(cate["model"]))
+        fig = Figure(figsize=(4.6 * len(outcomes) + 1.4, 0.45 * len(models) + 1.8))
+        axes = fig.subplots(1, len(outcomes), sharey=True, squeeze=False)[0]
+        for ax, o in zip(axes, outcomes):
+            data = [sub.loc[(sub["outcome"] == o) & (sub["model"] == m), "cate"].to_numpy(float) for m in models]
+            data = [d[np.isfinite(d)] if d.size else np.array([np.nan]) for d in data]
+            ax.boxplot(data, positions=np.arange(len(models))[::-1], orientation="horizontal", whis=(5, 95),
+                       showfliers=False, widths=0.6, patch_artist=True,
+                       boxprops={"facecolor": "#c6dbef", "edgecolor": "#3182bd"}, medianprops={"color": "#08519c"})
+            ax.axvline(0, color="black", lw=0.8)
+            ax.set_title(L["outcomes"].get(o, o))
+            ax.set_xlabel(L["cate_x"])
+            ax.grid(axis="x", color="#eeeeee")
+        axes[0].set_yticks(np.arange(len(models))[::-1])
+        axes[0].set_yticklabels([L["cate_models"].get(m, m) for m in models])
+        n = int(sub.drop_duplicates(["household_id", "campaign_id"]).shape[0]) if "campaign_id" in sub else len(sub)
+        fig.suptitle(L["cate_title"].format(n=n), fontsize=9)
+        fig.tight_layout()
+    return fig
+

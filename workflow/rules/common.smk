@@ -48,12 +48,15 @@ SEGMENT_TABLES = [
     "segments", "segment_profiles", "segment_strategy", "segment_separation", "factor_names",
 ]
 POSITIVITY_TABLES = ["propensity_scores", "positivity", "balance", "propensity_models", "propensity_calibration"]
-METRIC_PARTS = ["results/metrics/segment.json", "results/metrics/positivity.json", "results/metrics/ate.json"]
+METRIC_PARTS = [
+    "results/metrics/segment.json", "results/metrics/positivity.json", "results/metrics/ate.json",
+    "results/metrics/cate.json",
+]
 REPORT_TABLES = [
     "data_summary", "feature_dictionary", "customer_features", *SEGMENT_TABLES, "cohort_flow", "cohort",
-    *POSITIVITY_TABLES, "ate",
+    *POSITIVITY_TABLES, "ate", "customer_cate", "cate_summary",
 ]
-FIGURE_STAGES = ["segment", "positivity", "ate"]
+FIGURE_STAGES = ["segment", "positivity", "ate", "cate"]
 COHORT_TABLES = ["transactions", "products", "campaigns", "campaign_members", "coupon_redemptions", "promotions"]
 
 

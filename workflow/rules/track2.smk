@@ -1,4 +1,4 @@
-# Track 2 "whom should we target?": the stacked cohort, positivity and balance, ATE.
+# Track 2 "whom should we target?": the stacked cohort, positivity and balance, ATE, CATE.
 
 
 rule cohort:
@@ -63,3 +63,29 @@ rule ate:
     shell:
         "python scripts/ate.py --params params.yaml --cohort {input.cohort} --scores {input.scores}"
         " --out {output.table} --figures-dir {output.figures} --metrics {output.metrics} --log {log}"
+
+
+rule cate:
+    input:
+        code=code_deps("cate"),
+        cohort="results/tables/cohort.csv",
+        scores="results/tables/propensity_scores.csv",
+    output:
+        table="results/tables/customer_cate.csv",
+        summary="results/tables/cate_summary.csv",
+        figures=directory("results/figures/cate"),
+        metrics="results/metrics/cate.json",
+    params:
+        values=stage_params("cate"),
+    threads: config["compute"]["threads"]
+    log:
+        "logs/cate.log",
+    benchmark:
+        "logs/benchmarks/cate.tsv"
+    conda:
+        "../../environment.yml"
+    shell:
+        "python scripts/cate.py --params params.yaml --cohort {input.cohort} --scores {input.scores}"
+        " --out {output.table} --summary {output.summary} --figures-dir {output.figures}"
+        " --metrics {output.metrics} --log {log}"
+

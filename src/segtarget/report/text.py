@@ -1694,7 +1694,7 @@ class LaterStage:
 #: Track 2 stages after the ATE, in report order: each section appears only when its first
 #: table exists in results/tables.
 LATER_STAGES = (
-    LaterStage("cate", ("cate_model_selection", "customer_cate"), "cate",
+    LaterStage("cate", ("customer_cate", "cate_summary", "cate_model_selection"), "cate",
                "Heterogeneous effects and model choice", "이질적 효과(CATE)와 모형 선택"),
     LaterStage("refutation", ("refutation",), "refutation", "Refutation and sensitivity", "반박 검정과 민감도"),
     LaterStage("semisynthetic", ("semisynthetic",), "semisynthetic", "Semi-synthetic validation", "준합성 검증"),
@@ -1733,7 +1733,79 @@ def _pick(df: pd.DataFrame, cols: Iterable[str]) -> list[str]:
     return [c for c in cols if c in df.columns]
 
 
+_CATE_MODEL_LABELS = {
+    "s_learner": ("S-learner", "S-학습기"), "t_learner": ("T-learner", "T-학습기"), "x_learner": ("X-learner", "X-학습기"),
+    "dr_learner": ("DR-learner", "DR-학습기"), "linear_dml": ("LinearDML", "LinearDML"),
+    "causal_forest": ("Causal forest", "인과 숲"),
+}
+
+
+def _cate_model(name: str, lang: str) -> str:
+    pair = _CATE_MODEL_LABELS.get(str(name))
+    return str(name) if pair is None else pair[1 if lang == "ko" else 0]
+
+
+def _cate_summary_section(res: Results, lang: str) -> str:
+    """The CATE learners' out-of-fold effects and held-out R-loss, before any model choice."""
+    f, en = Formatter(lang), lang == "en"
+    s = res.table("cate_summary")
+    n_models = s["model"].nunique()
+    n_ov = int(s["n_overlap"].iloc[0]) if len(s) else 0
+    n_all = int(s["n"].iloc[0]) if len(s) else 0
+    parts = [
+        (f"{n_models} CATE learners were fitted with cross-fitting on the propensity stage's household-grouped folds, so "
+         f"every unit's effect is predicted by a model that never saw its outcome. They were trained on the units inside "
+         f"the overlap band and scored there ({f.int(n_ov)} of {f.int(n_all)} units); predictions for the other units "
+         f"are extrapolations and are flagged as such in customer_cate.csv. The held-out R-loss measures how well a "
+         f"learner's CATE explains the outcome residuals; the same loss for the best constant effect is the bar a "
+         f"learner must clear before its heterogeneity means anything (@tbl-cate-summary)."
+         if en else
+         f"CATE 학습기 {n_models}개를 성향점수 단계와 같은 가구 단위 폴드로 교차적합해, 모든 단위의 효과를 그 단위의 결과를 "
+         f"보지 않은 모형이 예측하게 했다. 학습과 평가는 중첩 구간 안의 단위({f.int(n_all)}개 가운데 {f.int(n_ov)}개)에서 "
+         f"했고, 나머지 단위의 예측은 외삽이므로 customer_cate.csv에 따로 표시했다. 검증 R-손실은 학습기의 CATE가 결과 잔차를 "
+         f"얼마나 설명하는지를 재며, 가장 좋은 상수 효과의 R-손실이 학습기가 넘어야 할 기준선이다(@tbl-cate-summary)."),
+    ]
+    df = pd.DataFrame({
+        "outcome": [label("outcome", o, lang) for o in s["outcome"]],
+        "model": [_cate_model(m, lang) for m in s["model"]],
+        "mean": s["mean_cate_overlap"], "spread": [f"{f.num(a, 2)} – {f.num(b, 2)}" for a, b in zip(s["q10"], s["q90"])],
+        "pos": s["share_positive"], "sig": s["share_ci_above_zero"],
+        "rloss": s["rloss_heldout"], "gain": s["rloss_gain"],
+    })
+    hdr = ({"outcome": "Outcome", "model": "Learner", "mean": "Mean CATE (overlap)", "spread": "10th – 90th pct.",
+            "pos": "CATE > 0", "sig": "CI above 0", "rloss": "Held-out R-loss", "gain": "Gain over constant"}
+           if en else
+           {"outcome": "성과", "model": "학습기", "mean": "평균 CATE (중첩)", "spread": "10~90 백분위", "pos": "CATE > 0",
+            "sig": "구간이 0 초과", "rloss": "검증 R-손실", "gain": "상수 대비 개선"})
+    parts.append(_table(f, df, formats={"outcome": "text", "model": "text", "mean": "num:2", "spread": "text", "pos": "pct",
+                                        "sig": "pct", "rloss": "num:2", "gain": "num:3"}, headers=hdr,
+                        caption=("Out-of-fold CATE per learner and held-out R-loss (overlap units)" if en
+                                 else "학습기별 교차적합 CATE와 검증 R-손실 (중첩 구간 단위)"),
+                        label="tbl-cate-summary"))
+    for outcome, g in s.groupby("outcome", sort=False):
+        beat = [_cate_model(m, lang) for m, gain in zip(g["model"], g["rloss_gain"]) if gain > 0]
+        what = label("outcome", outcome, lang)
+        best = float((g["rloss_gain"] / g["rloss_constant"]).max())
+        if en:
+            parts.append(f"For {what.lower()}, " + (
+                f"{len(beat)} of {len(g)} learners beat the constant effect on held-out data ({', '.join(beat)}); the "
+                f"best lowers the loss by {f.pct(best, 2)}, which is the size of the heterogeneity the data support."
+                if beat else
+                f"no learner beats the constant effect on held-out data: the heterogeneity the learners report is not "
+                f"supported by the data, and targeting on it would be targeting on noise."))
+        else:
+            parts.append(f"{ko_particle(what, '은')} " + (
+                f"학습기 {len(g)}개 가운데 {len(beat)}개가 검증 자료에서 상수 효과보다 낫다({', '.join(beat)}). 가장 나은 "
+                f"학습기도 손실을 {f.pct(best, 2)} 줄일 뿐이며, 이것이 자료가 뒷받침하는 이질성의 크기다."
+                if beat else
+                "검증 자료에서 상수 효과보다 나은 학습기가 없다. 학습기들이 보여 주는 이질성은 자료가 뒷받침하지 않으며, 이에 따른 "
+                "타기팅은 잡음에 따른 타기팅이 된다."))
+    return "\n\n".join(parts)
+
+
 def _cate_section(res: Results, lang: str) -> str:
+    if not has_table(res, "cate_model_selection"):
+        return _cate_summary_section(res, lang)
     f = Formatter(lang)
     en = lang == "en"
     t = res.table("cate_model_selection")

@@ -1,0 +1,29 @@
+#!/usr/bin/env python
+"""Stage `cate`: out-of-fold CATE of six econml learners for every cohort unit, and their summary."""
+
+from pathlib import Path
+
+from segtarget import cli, figures_track2 as FIG, io, params
+from segtarget.cate import run_cate
+
+
+def run(args):
+    cate, ate, positivity, compute = params.load_section(args.params, "cate", "ate", "positivity", "compute")
+    table, summary, metrics = run_cate(io.read_csv(args.cohort), io.read_csv(args.scores), cate, ate, positivity,
+                                       origin=args.cohort, n_jobs=compute["threads"])
+    with io.staged_dir(Path(args.figures_dir)) as tmp:
+        FIG.save_bilingual(FIG.cate_distribution_plot, tmp / "cate_distribution.png", table)
+    io.write_csv(table, args.out)
+    io.write_csv(summary, args.summary)
+    io.write_json({"track2": metrics}, args.metrics)
+
+
+if __name__ == "__main__":
+    ap = cli.parser(__doc__)
+    ap.add_argument("--cohort", default="results/tables/cohort.csv")
+    ap.add_argument("--scores", default="results/tables/propensity_scores.csv")
+    ap.add_argument("--out", default="results/tables/customer_cate.csv")
+    ap.add_argument("--summary", default="results/tables/cate_summary.csv")
+    ap.add_argument("--figures-dir", default="results/figures/cate")
+    ap.add_argument("--metrics", default="results/metrics/cate.json")
+    cli.main(run, ap)
