@@ -156,3 +156,19 @@ def test_cate_distribution_plot_both_languages(tmp_path):
     assert en.stat().st_size > 10_000 and ko.stat().st_size > 10_000
     with pytest.raises(InputError, match="in_overlap"):
         F.cate_distribution_plot(table.drop(columns="in_overlap"))
+
+
+def test_linear_dml_effect_is_linear_in_the_listed_modifiers_only():
+    X, y, t, tau, _ = data(n=600, seed=6)
+    g = np.arange(len(t))
+    folds = make_folds(t, g, 3, 0)
+    out = C.cross_fit_cate(X, y, t, g, folds, models=("linear_dml",), linear_modifiers=[1], **FAST)["linear_dml"]
+    z = np.sign(X[:, 1]) * np.log1p(np.abs(X[:, 1]))  # the featurizer's signed log
+    for k in range(3):  # inside a fold the CATE is a * z1 + b exactly, whatever the other columns
+        m = out["fold"].to_numpy() == k
+        assert abs(np.corrcoef(out.loc[m, "cate"], z[m])[0, 1]) > 1 - 1e-9
+    assert np.corrcoef(out["cate"], tau)[0, 1] > 0.95
+    df, scores = cohort_frame()
+    sections = {**SECTIONS, "cate": {**SECTIONS["cate"], "linear_modifiers": ["x_1", "2", "not_a_covariate"]}}
+    _, _, metrics = C.run_cate(df, scores, **sections)
+    assert metrics["cate_linear_modifiers"] == ["x_1", "x_2"]  # names with or without x_; absent ones skipped

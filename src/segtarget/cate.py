@@ -7,7 +7,9 @@ Learners (:data:`MODELS`)
 ``t_learner``      one outcome model per arm; CATE = f1(x) - f0(x)
 ``x_learner``      T-learner residuals imputed per arm, blended by the propensity
 ``dr_learner``     doubly-robust pseudo-outcomes regressed on x (nuisances cross-fitted)
-``linear_dml``     residual-on-residual, effect linear in x; asymptotic intervals
+``linear_dml``     residual-on-residual, effect linear in a few pre-specified modifiers
+                   (``cate.linear_modifiers``; the other covariates are controls);
+                   asymptotic intervals
 ``causal_forest``  CausalForestDML (generalised random forest); bootstrap-of-little-bags
                    intervals
 =================  =====================================================================
@@ -134,13 +136,24 @@ def make_cate_model(
     raise ParamError(f"cate.models: {name!r} is invalid; expected some of {', '.join(MODELS)}")
 
 
-def _fit_predict(name: str, M, y, t, codes, train, test, level: float, kwargs: dict):
-    """Fit learner ``name`` on ``train`` and predict CATE (and interval) for ``test``."""
+def _fit_predict(name: str, M, y, t, codes, train, test, level: float, kwargs: dict, modifiers=None):
+    """Fit learner ``name`` on ``train`` and predict CATE (and interval) for ``test``.
+
+    For ``linear_dml`` with ``modifiers`` (column indices), the effect is linear in those
+    columns only and the other columns are controls (W).
+    """
     est = make_cate_model(name, **kwargs)
-    Xtr, ytr, ttr = M[train], y[train], t[train]
+    ytr, ttr = y[train], t[train]
+    W = None
+    if name == "linear_dml" and modifiers is not None and len(modifiers) < M.shape[1]:
+        others = np.setdiff1d(np.arange(M.shape[1]), modifiers)
+        W, M = M[train][:, others], M[:, modifiers]
+    Xtr = M[train]
     with single_thread(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if name in ("dr_learner", "linear_dml", "causal_forest"):
+        if name == "linear_dml":
+            est.fit(ytr, ttr, X=Xtr, W=W, groups=codes[train])
+        elif name in ("dr_learner", "causal_forest"):
             est.fit(ytr, ttr, X=Xtr, groups=codes[train])
         else:
             est.fit(ytr, ttr, X=Xtr)
@@ -157,6 +170,7 @@ def cross_fit_cate(
     X, y, t, groups, folds, *,
     models: Sequence[str] = MODELS,
     train_mask=None,
+    linear_modifiers: Sequence[int] | None = None,
     level: float = 0.95,
     n_jobs: int = 1,
     min_train_per_arm: int = 10,
@@ -171,6 +185,8 @@ def cross_fit_cate(
     models : subset of :data:`MODELS`.
     train_mask : boolean per unit; only units with True are used for fitting (all units are
         predicted). Default: all.
+    linear_modifiers : column indices LinearDML's effect is linear in (the other columns are
+        its controls); default all columns.
     level : confidence level of the intervals (learners in :data:`MODELS_WITH_INTERVALS`).
     n_jobs : worker processes; each (learner, fold) fit runs on one thread with fixed seeds,
         so the result does not depend on ``n_jobs``.
@@ -198,9 +214,11 @@ def cross_fit_cate(
             tasks.append((m, k, tr, test))
     run = delayed(_fit_predict)
     if n_jobs == 1:
-        results = [_fit_predict(m, M, y, t, codes, tr, te, level, model_kwargs) for m, _, tr, te in tasks]
+        results = [_fit_predict(m, M, y, t, codes, tr, te, level, model_kwargs, linear_modifiers)
+                   for m, _, tr, te in tasks]
     else:
-        results = Parallel(n_jobs=n_jobs)(run(m, M, y, t, codes, tr, te, level, model_kwargs) for m, _, tr, te in tasks)
+        results = Parallel(n_jobs=n_jobs)(run(m, M, y, t, codes, tr, te, level, model_kwargs, linear_modifiers)
+                                          for m, _, tr, te in tasks)
     out = {m: pd.DataFrame({"cate": np.nan, "cate_ci_low": np.nan, "cate_ci_high": np.nan, "fold": -1},
                            index=range(len(t))) for m in models}
     for (m, k, _, test), (tau, lo, hi) in zip(tasks, results):
@@ -281,13 +299,18 @@ def run_cate(cohort: pd.DataFrame, scores: pd.DataFrame, cate: dict, ate: dict, 
     kwargs = dict(outcome_model=cate["outcome_model"], propensity_model=ps_model,
                   propensity_kwargs={"C": positivity["logit_C"]}, inner_cv=cate["inner_cv"],
                   n_trees=cate["forest_trees"], min_leaf=cate["forest_min_leaf"], seed=cate["seed"])
+    # LinearDML's effect modifiers: the listed covariates the cohort kept (the cohort stage
+    # drops constant columns); none left, or an empty list, means all covariates.
+    wanted = [c if c.startswith("x_") else f"x_{c}" for c in cate.get("linear_modifiers", [])]
+    modifiers = [c for c in wanted if c in covs]
+    mod_idx = [covs.index(c) for c in modifiers] or None
     parts, m_hat, ys = [], {}, {}
     for outcome in outcomes:
         y = df[outcome].to_numpy(float)
         ys[outcome] = y
         m_hat[outcome] = cross_fit_mean_outcome(df[covs], y, folds, cate["outcome_model"], cate["seed"])
         fits = cross_fit_cate(df[covs], y, t, codes, folds, models=cate["models"], train_mask=train_mask,
-                              level=cate["level"], n_jobs=n_jobs, **kwargs)
+                              linear_modifiers=mod_idx, level=cate["level"], n_jobs=n_jobs, **kwargs)
         for model in cate["models"]:
             part = fits[model]
             parts.append(pd.DataFrame({
@@ -299,7 +322,8 @@ def run_cate(cohort: pd.DataFrame, scores: pd.DataFrame, cate: dict, ate: dict, 
     table = pd.concat(parts, ignore_index=True)[CUSTOMER_CATE_COLUMNS]
     summary = cate_summary(table, m_hat, ys)
     metrics = {"cate_models": list(cate["models"]), "cate_units": int(len(t)), "cate_units_overlap": int(in_overlap.sum()),
-               "cate_train_population": cate["train_population"]}
+               "cate_train_population": cate["train_population"],
+               "cate_linear_modifiers": modifiers if mod_idx else "all covariates"}
     for outcome in outcomes:
         s = summary[summary["outcome"] == outcome]
         best = s.loc[s["rloss_heldout"].idxmin()] if s["rloss_heldout"].notna().any() else None
