@@ -40,5 +40,5 @@ bench: setup
 clean-results:
 	rm -rf results data/interim report/_output .snakemake
 
-environment.yml: requirements.lock src/segtarget/envfile.py
-	$(BIN)/python -m segtarget.envfile .
+environment.yml: requirements.lock src/segtarget/core/envfile.py
+	$(BIN)/python -m segtarget.core.envfile .

@@ -62,7 +62,7 @@ def worker(engine: str, interim_dir: str, out_csv: str, params_path: str) -> Non
         pr = pd.read_parquet(Path(interim_dir) / "products.parquet")
         df = pandas_features(tx, pr)
     else:
-        from segtarget import params
+        from segtarget.core import params
         from segtarget.features import connect, features_from_params, read_tables
 
         compute, feats = params.load_section(params_path, "compute", "features")

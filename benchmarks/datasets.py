@@ -52,8 +52,8 @@ def write_params(folder: Path, spec: str, weeks: int = 102) -> Path:
 
 def prepare(spec: str, folder: str | Path, weeks: int = 102) -> Path:
     """Generate (if synthetic) and ingest ``spec`` under ``folder``; return the interim dir."""
-    from segtarget.ingest import ingest
-    from segtarget.synthetic import write_synthetic
+    from segtarget.data.ingest import ingest
+    from segtarget.data.synthetic import write_synthetic
 
     folder = Path(folder)
     params = params_for(spec, weeks)

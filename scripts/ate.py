@@ -3,8 +3,9 @@
 
 from pathlib import Path
 
-from segtarget import cli, figures_track2 as FIG, io, params
-from segtarget.ate import run_ate
+from segtarget.core import cli, io, params
+from segtarget.track2 import figures as FIG
+from segtarget.track2.ate import run_ate
 
 
 def run(args):

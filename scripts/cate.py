@@ -3,8 +3,9 @@
 
 from pathlib import Path
 
-from segtarget import cli, figures_track2 as FIG, io, params
-from segtarget.cate import run_cate
+from segtarget.core import cli, io, params
+from segtarget.track2 import figures as FIG
+from segtarget.track2.cate import run_cate
 
 
 def run(args):

@@ -1,10 +1,10 @@
 #!/usr/bin/env python
 """Stage `cohort`: the stacked (household, campaign) cohort with not-yet-treated controls."""
 
-from segtarget import cli, params
-from segtarget.cohort import build_cohort, load_tables
+from segtarget.core import cli, params
+from segtarget.track2.cohort import build_cohort, load_tables
 from segtarget.features import connect
-from segtarget.io import write_csv
+from segtarget.core.io import write_csv
 
 
 def run(args):

@@ -13,8 +13,8 @@ import logging
 import time
 from pathlib import Path
 
-from segtarget import cli, io, params
-from segtarget.errors import InputError
+from segtarget.core import cli, io, params
+from segtarget.core.errors import InputError
 from segtarget.features import (
     FEATURES,
     connect,

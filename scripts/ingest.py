@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Stage `ingest`: read data.source and write the canonical tables + data_summary.csv."""
 
-from segtarget import cli, params
-from segtarget.ingest import ingest
+from segtarget.core import cli, params
+from segtarget.data.ingest import ingest
 
 
 def run(args):

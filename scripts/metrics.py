@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Stage `metrics`: merge the per-stage metric files into results/metrics.json."""
 
-from segtarget import cli
-from segtarget.metrics import merge_files
+from segtarget.core import cli
+from segtarget.core.metrics import merge_files
 
 
 def run(args):

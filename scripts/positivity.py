@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from segtarget import cli, figures_track2 as FIG, io, params
-from segtarget.positivity import run_positivity
+from segtarget.core import cli, io, params
+from segtarget.track2 import figures as FIG
+from segtarget.track2.positivity import run_positivity
 
 
 def run(args):

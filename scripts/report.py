@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import os
 
-from segtarget import cli, io, params
-from segtarget.provenance import run_info
+from segtarget.core import cli, io, params
+from segtarget.core.provenance import run_info
 from segtarget.report.render import ENGINES, FORMATS, render_project
 
 

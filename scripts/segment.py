@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from segtarget import cli, io, params
-from segtarget.errors import InputError
-from segtarget.figures_track1 import korean_font_name, save_track1_figures
-from segtarget.segmentation import SegmentationConfig, run_segmentation, track1_metrics
+from segtarget.core import cli, io, params
+from segtarget.core.errors import InputError
+from segtarget.track1.figures import korean_font_name, save_track1_figures
+from segtarget.track1.segmentation import SegmentationConfig, run_segmentation, track1_metrics
 
 log = logging.getLogger("segtarget.segment")
 

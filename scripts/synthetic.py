@@ -4,8 +4,8 @@
 Writes only MANIFEST.json when data.source is not `synthetic`.
 """
 
-from segtarget import cli, params
-from segtarget.synthetic import write_synthetic
+from segtarget.core import cli, params
+from segtarget.data.synthetic import write_synthetic
 
 
 def run(args):

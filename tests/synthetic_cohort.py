@@ -1,11 +1,11 @@
 """Test helpers for Track 2 recovery checks: synthetic data -> cohort -> estimates -> known truth.
 
-The chain is the workflow's own: :func:`segtarget.synthetic.generate` (dunnhumby-format CSVs
-plus the generator's truth), :func:`segtarget.ingest.ingest` (canonical parquet tables),
-:func:`segtarget.cohort.build_cohort` (stacked not-yet-treated design),
-:func:`segtarget.positivity.run_positivity` (cross-fitted propensity) and
-:func:`segtarget.effects.estimate_all` (the ATE estimators, called as
-:func:`segtarget.ate.run_ate` calls it, restricted to the methods under test for speed).
+The chain is the workflow's own: :func:`segtarget.data.synthetic.generate` (dunnhumby-format CSVs
+plus the generator's truth), :func:`segtarget.data.ingest.ingest` (canonical parquet tables),
+:func:`segtarget.track2.cohort.build_cohort` (stacked not-yet-treated design),
+:func:`segtarget.track2.positivity.run_positivity` (cross-fitted propensity) and
+:func:`segtarget.track2.effects.estimate_all` (the ATE estimators, called as
+:func:`segtarget.track2.ate.run_ate` calls it, restricted to the methods under test for speed).
 
 The estimand (:func:`true_unit_effects`)
 ---------------------------------------
@@ -27,15 +27,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from segtarget import cohort as C
-from segtarget import effects as E
+from segtarget.track2 import cohort as C
+from segtarget.track2 import effects as E
 from segtarget import features as F
-from segtarget import ingest as I
-from segtarget import params
-from segtarget import positivity as POS
-from segtarget import synthetic as syn
-from segtarget.paths import interim
-from segtarget.schemas import CAMPAIGN, HOUSEHOLD
+from segtarget.data import ingest as I
+from segtarget.core import params
+from segtarget.track2 import positivity as POS
+from segtarget.data import synthetic as syn
+from segtarget.core.paths import interim
+from segtarget.data.schemas import CAMPAIGN, HOUSEHOLD
 
 OUTCOMES = ("purchase_count", "purchase_amount")
 #: Per-week effect column of truth.csv for each outcome.
@@ -142,7 +142,7 @@ def estimate(cohort: pd.DataFrame, unit_truth: pd.DataFrame, *, methods=("naive"
              seed: int = 42) -> tuple[pd.DataFrame, dict]:
     """Positivity stage + ATE estimators; each row gets the true ATE of its population.
 
-    Mirrors :func:`segtarget.ate.run_ate` (propensity from the positivity stage, trimming
+    Mirrors :func:`segtarget.track2.ate.run_ate` (propensity from the positivity stage, trimming
     band and Crump rule from the params defaults), with fewer folds and the ridge outcome
     model so that a test runs in seconds.
 

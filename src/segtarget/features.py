@@ -79,9 +79,9 @@ import ibis
 import pandas as pd
 from ibis import _
 
-from segtarget.errors import InputError, ParamError
-from segtarget.paths import interim
-from segtarget.schemas import BASKET, DAY, HOUSEHOLD, PRODUCT, WEEK
+from segtarget.core.errors import InputError, ParamError
+from segtarget.core.paths import interim
+from segtarget.data.schemas import BASKET, DAY, HOUSEHOLD, PRODUCT, WEEK
 
 #: Weeks per month used by ``frequency_per_month`` (the original's constant).
 WEEKS_PER_MONTH = 4.33

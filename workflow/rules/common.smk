@@ -10,9 +10,9 @@ from pathlib import Path
 import yaml
 from snakemake.utils import validate
 
-from segtarget import params as seg_params
-from segtarget.errors import ParamError
-from segtarget.paths import CANONICAL_TABLES
+from segtarget.core import params as seg_params
+from segtarget.core.errors import ParamError
+from segtarget.core.paths import CANONICAL_TABLES
 
 try:
     seg_params.validate(config, source="params.yaml")

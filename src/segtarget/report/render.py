@@ -77,9 +77,9 @@ from typing import Any, Iterable, Sequence
 
 import yaml
 
-from segtarget.errors import InputError, SegtargetError
-from segtarget.fonts import korean_font_path
-from segtarget.io import atomic_path
+from segtarget.core.errors import InputError, SegtargetError
+from segtarget.core.fonts import korean_font_path
+from segtarget.core.io import atomic_path
 
 log = logging.getLogger("segtarget.report")
 
@@ -184,7 +184,7 @@ def _output_paths(out_dir: Path, name: str, formats: Sequence[str]) -> dict[str,
 
 
 def _font_dir() -> Path | None:
-    """NanumGothic's folder (see :mod:`segtarget.fonts`), or None without the package."""
+    """NanumGothic's folder (see :mod:`segtarget.core.fonts`), or None without the package."""
     try:
         return korean_font_path().parent
     except InputError:

@@ -43,7 +43,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from segtarget.errors import InputError
+from segtarget.core.errors import InputError
 
 LANGS = ("en", "ko")
 NA_TEXT = {"en": "n/a", "ko": "해당 없음"}

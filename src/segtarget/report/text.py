@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from segtarget.core.labels import feature_label as _feature_label
 from segtarget.report.results import Formatter, Results, is_na
 
 LANGS = ("en", "ko")
@@ -76,7 +77,7 @@ ORIGINAL = {
 CI_LEVEL = 0.95
 #: Hennig's (2007) clusterboot bands for the mean Jaccard: unstable / doubtful / stable / highly stable.
 JACCARD_BANDS = (0.6, 0.75, 0.85)
-#: |SMD| below this counts as balanced (same bar as segtarget.propensity and the original).
+#: |SMD| below this counts as balanced (same bar as segtarget.track2.propensity and the original).
 SMD_THRESHOLD = 0.1
 #: Kaufman & Rousseeuw's reading of the average silhouette: none / weak / reasonable / strong.
 SILHOUETTE_BANDS = (0.25, 0.5, 0.7)
@@ -240,8 +241,6 @@ def label(kind: str, key: Any, lang: str = "en") -> str:
 
 def feature_label(name: str, lang: str = "en") -> str:
     """Readable label of a customer feature (the one the figures use)."""
-    from segtarget.nmf import feature_label as _feature_label
-
     return _feature_label(name, _lang(lang))
 
 

@@ -1,0 +1,1 @@
+"""Data: canonical schemas, source adapters, ingest and the synthetic generator."""
