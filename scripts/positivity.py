@@ -3,7 +3,6 @@
 
 from pathlib import Path
 
-import pandas as pd
 
 from segtarget.core import cli, io, params
 from segtarget.track2 import figures as FIG

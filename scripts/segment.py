@@ -5,29 +5,16 @@ import logging
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from segtarget.core import cli, io, params
-from segtarget.core.errors import InputError
 from segtarget.track1.figures import korean_font_name, save_track1_figures
 from segtarget.track1.segmentation import SegmentationConfig, run_segmentation, track1_metrics
 
 log = logging.getLogger("segtarget.segment")
 
 
-def read_features(path: str) -> pd.DataFrame:
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{path}: feature table not found; run the features stage first")
-    try:
-        return pd.read_csv(p)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError) as exc:
-        raise InputError(f"{path}: not a readable CSV ({' '.join(str(exc).split())})") from exc
-
-
 def run(args):
     cfg = SegmentationConfig.from_params(params.load_section(args.params, "segmentation"))
-    features = read_features(args.features)
+    features = io.read_csv(args.features)
     korean_font_name()  # fail before writing anything if the Korean font is missing
     start = time.perf_counter()
     res = run_segmentation(features, cfg, origin=args.features)

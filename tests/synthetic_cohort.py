@@ -4,7 +4,7 @@ The chain is the workflow's own: :func:`segtarget.data.synthetic.generate` (dunn
 plus the generator's truth), :func:`segtarget.data.ingest.ingest` (canonical parquet tables),
 :func:`segtarget.track2.cohort.build_cohort` (stacked not-yet-treated design),
 :func:`segtarget.track2.positivity.run_positivity` (cross-fitted propensity) and
-:func:`segtarget.track2.effects.estimate_all` (the ATE estimators, called as
+:func:`segtarget.track2.ate.estimate_all` (the ATE estimators, called as
 :func:`segtarget.track2.ate.run_ate` calls it, restricted to the methods under test for speed).
 
 The estimand (:func:`true_unit_effects`)
@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from segtarget.track2 import ate as A
 from segtarget.track2 import cohort as C
-from segtarget.track2 import effects as E
 from segtarget import features as F
 from segtarget.data import ingest as I
 from segtarget.core import params
@@ -155,7 +155,7 @@ def estimate(cohort: pd.DataFrame, unit_truth: pd.DataFrame, *, methods=("naive"
     keys = [HOUSEHOLD, CAMPAIGN]
     df = cohort.merge(pos.scores[keys + ["propensity"]], on=keys, how="left", validate="one_to_one")
     e = df["propensity"].to_numpy()
-    table = E.estimate_all(
+    table = A.estimate_all(
         df, list(OUTCOMES), C.covariate_columns(cohort), propensity=e, methods=methods, populations=populations,
         trim=(ate_sec["trim_low"], ate_sec["trim_high"]), crump_rule=pos_sec["crump_rule"],
         outcome_model=outcome_model, n_splits=n_splits, n_bootstrap=20,

@@ -269,7 +269,7 @@ def test_failure_leaves_previous_output(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("killed")
 
-    monkeypatch.setattr(syn, "make_truth", boom)
+    monkeypatch.setattr("segtarget.data.synthetic.writer.make_truth", boom)  # where generate() looks it up
     with pytest.raises(RuntimeError):
         syn.write_synthetic({"source": "synthetic"}, {**BASE, "households": 30, "weeks": 14,
                                                       "first_campaign_week": 6}, out)

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from sklearn.metrics import adjusted_rand_score
 
-from segtarget.track1 import clustering, figures as figures_track1, nmf, stability
+from segtarget.track1 import clustering, figures as figures_track1, nmf, preprocess, stability
 from segtarget.core.errors import InputError, ParamError
 from segtarget.core.io import write_csv
 from segtarget.core.params import load_schema
@@ -122,7 +122,7 @@ def test_metrics_block(result):
         "davies_bouldin", "bootstrap_ari_mean", "bootstrap_ari_ci", "min_segment_jaccard",
     }
     assert required <= set(m)
-    assert m["households"] == N_PLANTED and m["features"] == len(nmf.ORIGINAL_NMF_FEATURES)
+    assert m["households"] == N_PLANTED and m["features"] == len(preprocess.ORIGINAL_NMF_FEATURES)
     assert m["nmf_rank"] == result.rank and m["k"] == result.k
     assert len(m["bootstrap_ari_ci"]) == 2
     assert m["evar_uncentered"] >= m["r2_centered"]
@@ -140,7 +140,7 @@ def test_exact_low_rank_matrix_is_reproduced():
     assert s["evar_uncentered"] > 0.999
     assert s["r2_centered"] > 0.99
     assert np.allclose(m.components_.max(axis=1), 1.0)
-    t = nmf.FeatureTransformer(method="none")
+    t = preprocess.FeatureTransformer(method="none")
     assert nmf.heldout_r2(X, t, nmf.FactorModel(rank=3, max_iter=3000, tol=1e-10), folds=3) > 0.99
     # the exact factorisation scores exactly 1 and zero error
     W, H = rng.random((10, 2)), rng.random((2, 4))
@@ -160,13 +160,13 @@ def test_uncentred_evar_exceeds_centred_r2():
 
 def test_feature_transformer():
     X = np.array([[0.0, 0.2], [np.nan, 0.4], [9.0, 0.6], [99.0, np.nan]])
-    t = nmf.FeatureTransformer(log_features=[0]).fit(X)
+    t = preprocess.FeatureTransformer(log_features=[0]).fit(X)
     Z = t.transform(X)
     assert Z.min() == 0.0 and Z.max() == 1.0
     assert t.fill_.tolist() == [9.0, 0.4]  # column medians
     assert Z[1, 0] == pytest.approx(np.log1p(9) / np.log1p(99))
     assert t.transform(np.array([[-5.0, 0.0]])).min() == 0.0  # clipped, never negative
-    z = nmf.FeatureTransformer(impute="zero", method="minmax").fit(X)
+    z = preprocess.FeatureTransformer(impute="zero", method="minmax").fit(X)
     assert z.transform(X)[1, 0] == 0.0
 
 
@@ -244,9 +244,9 @@ def test_changing_feature_list_changes_outputs(planted):
 
 def test_transform_option_changes_inputs(planted):
     df = planted[0]
-    X = df[list(nmf.ORIGINAL_NMF_FEATURES)].to_numpy(float)
-    a = nmf.FeatureTransformer("log1p_minmax", [5]).fit_transform(X)
-    b = nmf.FeatureTransformer("minmax").fit_transform(X)
+    X = df[list(preprocess.ORIGINAL_NMF_FEATURES)].to_numpy(float)
+    a = preprocess.FeatureTransformer("log1p_minmax", [5]).fit_transform(X)
+    b = preprocess.FeatureTransformer("minmax").fit_transform(X)
     # log1p spreads the heavy-tailed spend column: its median moves away from 0
     assert np.median(a[:, 5]) > np.median(b[:, 5])
     assert np.allclose(a[:, 0], b[:, 0])
@@ -263,7 +263,7 @@ def test_stability_helpers():
 
 
 def test_bootstrap_scheme_scores_distinct_households(planted, result):
-    X = planted[0].sort_values("household_id")[list(nmf.ORIGINAL_NMF_FEATURES)].to_numpy(float)
+    X = planted[0].sort_values("household_id")[list(preprocess.ORIGINAL_NMF_FEATURES)].to_numpy(float)
     ref = result.segments.sort_values("household_id")["segment"].to_numpy()
     chain = result.chain.set_params(kmeans_n_init=2)
     out = stability.bootstrap_stability(X, ref, chain, n_resamples=3, scheme="bootstrap", random_state=1)

@@ -9,7 +9,7 @@ import pytest
 from segtarget.track2 import cate as C
 from segtarget.track2 import figures as F
 from segtarget.core.errors import InputError, ParamError
-from segtarget.track2.propensity import make_folds
+from segtarget.track2.design import make_folds
 
 FAST = dict(outcome_model="ridge", inner_cv=2, n_trees=40, min_leaf=10, seed=0)
 

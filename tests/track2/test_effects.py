@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from segtarget.track2 import design as D, positivity as POS, outcome_models as OM, ate as A
 from segtarget.track2 import effects as E
 from segtarget.track2 import propensity as P
 from segtarget.core.errors import InputError, ParamError
@@ -48,7 +49,7 @@ def run(df, **kw):
     outcomes = kw.pop("outcomes", ["purchase_amount"])
     args = dict(outcome_model="ridge", n_bootstrap=40, seed=0)
     args.update(kw)
-    return E.estimate_all(df, outcomes, COV, **args)
+    return A.estimate_all(df, outcomes, COV, **args)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -129,8 +130,8 @@ def test_ols_drops_constant_and_collinear_covariates():
 def test_outcome_model_selection_and_gradient_boosting_path():
     df = cohort(n=500, seed=8)
     y, t = df["purchase_amount"].to_numpy(), df["treated"].to_numpy()
-    folds = P.make_folds(t, df["household_id"], 3, 0)
-    sel = E.select_outcome_model(df[COV], y, t, folds)
+    folds = D.make_folds(t, df["household_id"], 3, 0)
+    sel = OM.select_outcome_model(df[COV], y, t, folds)
     assert sel["model"].tolist() == ["hgb", "ridge"] and sel["selected"].sum() == 1
     assert sel.loc[sel["selected"] == 1, "mse"].iloc[0] == sel["mse"].min()
     assert sel.set_index("model").loc["ridge", "selected"] == 1  # the outcome is linear in x
@@ -152,8 +153,8 @@ def test_estimate_all_order_columns_and_populations():
     expected = [(o, p, m) for o in ("purchase_count", "purchase_amount") for p in E.POPULATIONS
                 for m in ("naive", "aipw", "linear_dml")]
     assert list(zip(res["outcome"], res["population"], res["method"])) == expected
-    alpha = P.crump_alpha(e)
-    n_pop = {"full": len(df), "crump": int(P.trim_mask(e, alpha, 1 - alpha).sum()),
+    alpha = POS.crump_alpha(e)
+    n_pop = {"full": len(df), "crump": int(POS.trim_mask(e, alpha, 1 - alpha).sum()),
              "trimmed": int(((e >= 0.1) & (e <= 0.9)).sum())}
     for r in res.itertuples():
         assert r.n == n_pop[r.population] and r.n == r.n_treated + r.n_control
@@ -178,14 +179,14 @@ def test_estimate_all_is_deterministic():
 def test_bad_inputs_and_params():
     df = cohort(n=300, seed=12)
     with pytest.raises(InputError, match="purchase_margin"):
-        E.estimate_all(df, ["purchase_margin"], COV)
+        A.estimate_all(df, ["purchase_margin"], COV)
     with pytest.raises(ParamError, match="ate.methods"):
-        E.estimate_all(df, ["purchase_amount"], COV, methods=("tmle",))
+        A.estimate_all(df, ["purchase_amount"], COV, methods=("tmle",))
     with pytest.raises(ParamError, match="trim"):
-        E.estimate_all(df, ["purchase_amount"], COV, trim=(0.9, 0.1))
+        A.estimate_all(df, ["purchase_amount"], COV, trim=(0.9, 0.1))
     bad = df.assign(purchase_amount=df["purchase_amount"].where(df.index != 3))
     with pytest.raises(InputError, match="purchase_amount"):
-        E.estimate_all(bad, ["purchase_amount"], COV, propensity=np.full(len(df), 0.5))
+        A.estimate_all(bad, ["purchase_amount"], COV, propensity=np.full(len(df), 0.5))
 
 
 def test_forest_plot_both_languages(tmp_path):
@@ -210,8 +211,8 @@ def test_ra_bootstrap_in_worker_processes_gives_identical_results():
     how many cores the machine lends it)."""
     df = cohort(n=300, seed=5, clustered=True)
     y, t = df["purchase_amount"].to_numpy(), df["treated"].to_numpy()
-    folds = P.make_folds(t, df["household_id"], 3, 0)
-    mu0, mu1 = E.cross_fit_outcomes(df[COV], y, t, folds, "hgb", 0)
+    folds = D.make_folds(t, df["household_id"], 3, 0)
+    mu0, mu1 = OM.cross_fit_outcomes(df[COV], y, t, folds, "hgb", 0)
     one = E.regression_adjustment(y, t, df[COV], df["household_id"], mu0, mu1, model="hgb", n_bootstrap=6, n_jobs=1)
     two = E.regression_adjustment(y, t, df[COV], df["household_id"], mu0, mu1, model="hgb", n_bootstrap=6, n_jobs=2)
     assert np.isfinite(one.se) and one.se > 0

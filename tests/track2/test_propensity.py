@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from segtarget.track2 import design as D, positivity as POS
 from segtarget.track2 import propensity as P
 from segtarget.core.errors import InputError, ParamError
 
@@ -41,7 +42,7 @@ def test_crump_no_trimming_when_all_scores_in_safe_band():
     rng = np.random.default_rng(1)
     lo = (1 - np.sqrt(0.5)) / 2  # e(1-e) = 1/8
     for e in (rng.uniform(0.2, 0.8, 500), rng.uniform(lo + 1e-9, 1 - lo - 1e-9, 500), np.r_[lo + 1e-9, [0.5] * 99]):
-        assert P.crump_alpha(e) == 0.0
+        assert POS.crump_alpha(e) == 0.0
 
 
 def test_crump_two_point_hand_case():
@@ -49,16 +50,16 @@ def test_crump_two_point_hand_case():
     # < max g, so trim. For gamma in [4, 101) the kept set is the 0.5s, E[g | kept] = 4, so
     # gamma = 8 and alpha(1-alpha) = 1/8.
     e = np.r_[[0.5] * 90, [0.01] * 10]
-    alpha = P.crump_alpha(e)
+    alpha = POS.crump_alpha(e)
     assert alpha == pytest.approx((1 - np.sqrt(1 - 4 / 8)) / 2, abs=1e-12)
-    keep = P.trim_mask(e, alpha, 1 - alpha)
+    keep = POS.trim_mask(e, alpha, 1 - alpha)
     assert keep.sum() == 90 and (e[keep] == 0.5).all()
 
 
 def test_crump_condition_holds_and_kept_set_is_variance_optimal():
     rng = np.random.default_rng(3)
     e = np.clip(rng.beta(0.6, 0.6, 3000), 1e-4, 1 - 1e-4)  # many extreme scores
-    alpha = P.crump_alpha(e)
+    alpha = POS.crump_alpha(e)
     assert 0 < alpha < 0.1465
     gamma = 1 / (alpha * (1 - alpha))
     g = 1 / (e * (1 - e))
@@ -79,17 +80,17 @@ def test_crump_picks_the_variance_minimising_root_when_several_exist():
     # 40/100 = 0.4 versus 850/10000 = 0.085, so the second root is the optimum.
     g = np.r_[[4.0] * 10, [9.0] * 90, [1000.0] * 5]
     e = g_to_e(g)
-    alpha = P.crump_alpha(e)
+    alpha = POS.crump_alpha(e)
     assert 1 / (alpha * (1 - alpha)) == pytest.approx(17.0, rel=1e-9)
-    assert P.trim_mask(e, alpha, 1 - alpha).sum() == 100
+    assert POS.trim_mask(e, alpha, 1 - alpha).sum() == 100
 
 
 def test_crump_rules_and_bad_values():
-    assert P.crump_alpha([0.01, 0.5, 0.99], rule="rule_of_thumb") == 0.1
+    assert POS.crump_alpha([0.01, 0.5, 0.99], rule="rule_of_thumb") == 0.1
     with pytest.raises(ParamError, match="crump_rule"):
-        P.crump_alpha([0.5], rule="bogus")
+        POS.crump_alpha([0.5], rule="bogus")
     with pytest.raises(InputError, match="strictly between 0 and 1"):
-        P.crump_alpha([0.0, 0.5])
+        POS.crump_alpha([0.0, 0.5])
 
 
 # --------------------------------------------------------------------------- overlap and balance
@@ -100,9 +101,9 @@ def test_overlap_shares_are_exact_on_a_constructed_example():
     t = np.array([0, 0, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1])
     inside_05 = [0.05, 0.0999, 0.1, 0.3, 0.5, 0.7, 0.9, 0.9001, 0.95]  # closed band
     inside_10 = [0.1, 0.3, 0.5, 0.7, 0.9]
-    assert P.overlap_share(e, 0.05, 0.95) == len(inside_05) / len(e)
-    assert P.overlap_share(e, 0.1, 0.9) == len(inside_10) / len(e)
-    tab = P.positivity_table(t, e).set_index("metric")["value"]
+    assert POS.overlap_share(e, 0.05, 0.95) == len(inside_05) / len(e)
+    assert POS.overlap_share(e, 0.1, 0.9) == len(inside_10) / len(e)
+    tab = POS.positivity_table(t, e).set_index("metric")["value"]
     assert tab["overlap_share_0.1_0.9"] == len(inside_10) / len(e)
     assert tab["overlap_n_0.05_0.95"] == len(inside_05)
     assert tab["overlap_n_treated_0.1_0.9"] == 3 and tab["overlap_n_control_0.1_0.9"] == 2
@@ -113,7 +114,7 @@ def test_smd_matches_formula_and_ipw_removes_most_imbalance():
     df, e_true = simulate(seed=4)
     cov = [f"x{j}" for j in range(5)]
     ps = P.CrossFittedPropensity(n_splits=5, seed=0).fit(df[cov], df["treated"], df["household_id"])
-    bal = P.balance_table(df[cov], df["treated"], ps.propensity_)
+    bal = POS.balance_table(df[cov], df["treated"], ps.propensity_)
     assert bal["covariate"].tolist() == cov
     x, t = df["x0"].to_numpy(), df["treated"].to_numpy()
     by_hand = (x[t == 1].mean() - x[t == 0].mean()) / np.sqrt((x[t == 1].var(ddof=1) + x[t == 0].var(ddof=1)) / 2)
@@ -123,22 +124,22 @@ def test_smd_matches_formula_and_ipw_removes_most_imbalance():
     assert bal["smd_weighted"].abs().max() < 0.25 * before
     assert bal["smd_overlap"].abs().max() < 0.25 * before
     # the IPW weights are ATE weights normalised within each arm
-    w = P.ipw_weights(t, ps.propensity_)
+    w = POS.ipw_weights(t, ps.propensity_)
     assert w[t == 1].sum() == pytest.approx(1) and w[t == 0].sum() == pytest.approx(1)
 
 
 def test_ipw_clipping_is_explicit_and_reported():
     t = np.array([1, 1, 0, 0, 1, 0])
     e = np.array([0.005, 0.5, 0.5, 0.998, 0.7, 0.3])
-    raw = P.ipw_weights(t, e, normalize=False)
-    clipped = P.ipw_weights(t, e, clip=0.01, normalize=False)
+    raw = POS.ipw_weights(t, e, normalize=False)
+    clipped = POS.ipw_weights(t, e, clip=0.01, normalize=False)
     assert raw[0] == pytest.approx(200) and clipped[0] == pytest.approx(100)
     assert clipped[3] == pytest.approx(100) and raw[3] == pytest.approx(500)
-    tab = P.positivity_table(t, e, clip=0.01).set_index("metric")["value"]
+    tab = POS.positivity_table(t, e, clip=0.01).set_index("metric")["value"]
     assert tab["ipw_clip"] == 0.01 and tab["ipw_n_clipped"] == 2
-    assert P.positivity_table(t, e).set_index("metric")["value"]["ipw_n_clipped"] == 0
+    assert POS.positivity_table(t, e).set_index("metric")["value"]["ipw_n_clipped"] == 0
     with pytest.raises(ParamError, match="ipw_clip"):
-        P.ipw_weights(t, e, clip=0.7)
+        POS.ipw_weights(t, e, clip=0.7)
 
 
 def test_calibration_table_bins_and_counts():
@@ -157,15 +158,15 @@ def test_calibration_table_bins_and_counts():
 
 def test_folds_are_grouped_stratified_and_deterministic():
     df, _ = simulate(n=900, seed=6, rows_per_household=3)
-    folds = P.make_folds(df["treated"], df["household_id"], n_splits=5, seed=11)
+    folds = D.make_folds(df["treated"], df["household_id"], n_splits=5, seed=11)
     hh = df["household_id"].to_numpy()
     test_all = np.concatenate([te for _, te in folds])
     assert np.array_equal(np.sort(test_all), np.arange(len(df)))
     for train, test in folds:
         assert not set(hh[train]) & set(hh[test])
-    again = P.make_folds(df["treated"], df["household_id"], n_splits=5, seed=11)
+    again = D.make_folds(df["treated"], df["household_id"], n_splits=5, seed=11)
     assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, again))
-    other = P.make_folds(df["treated"], df["household_id"], n_splits=5, seed=12)
+    other = D.make_folds(df["treated"], df["household_id"], n_splits=5, seed=12)
     assert not all(np.array_equal(a[1], b[1]) for a, b in zip(folds, other))
 
 
@@ -194,28 +195,28 @@ def test_cross_fitting_and_tables_are_deterministic():
     b = P.CrossFittedPropensity(**kw).fit(df[cov], df["treated"], df["household_id"])
     for m in P.PS_MODELS:
         assert np.array_equal(a.oof_[m], b.oof_[m])
-    bal = P.balance_table(df[cov], df["treated"], a.propensity_)
-    ta = P.positivity_table(df["treated"], a.propensity_, groups=df["household_id"], scores=a.scores_, balance=bal)
-    tb = P.positivity_table(df["treated"], b.propensity_, groups=df["household_id"], scores=b.scores_, balance=bal)
+    bal = POS.balance_table(df[cov], df["treated"], a.propensity_)
+    ta = POS.positivity_table(df["treated"], a.propensity_, groups=df["household_id"], scores=a.scores_, balance=bal)
+    tb = POS.positivity_table(df["treated"], b.propensity_, groups=df["household_id"], scores=b.scores_, balance=bal)
     pd.testing.assert_frame_equal(ta, tb)
     assert list(ta.columns) == ["metric", "value"] and ta["metric"].is_unique
     m = ta.set_index("metric")["value"]
     assert m["n_units"] == 800 and m["n_clusters"] == 400
     assert m["selected_hgb"] + m["selected_logit"] == 1
     assert m["auc"] == pytest.approx(m[f"auc_{a.selected_}"])
-    assert m["crump_n_kept"] == P.trim_mask(a.propensity_, m["crump_alpha"], 1 - m["crump_alpha"]).sum()
+    assert m["crump_n_kept"] == POS.trim_mask(a.propensity_, m["crump_alpha"], 1 - m["crump_alpha"]).sum()
 
 
 def test_bad_inputs_give_one_line_errors():
     X = pd.DataFrame({"a": [1.0, np.nan, 2.0, 3.0], "b": [1.0, 2.0, 3.0, 4.0]})
     with pytest.raises(InputError, match="column a"):
-        P.as_matrix(X)
+        D.as_matrix(X)
     with pytest.raises(InputError, match="0/1"):
-        P.as_treatment([0, 1, 2])
+        D.as_treatment([0, 1, 2])
     with pytest.raises(InputError, match="one arm"):
-        P.as_treatment([1, 1, 1])
+        D.as_treatment([1, 1, 1])
     with pytest.raises(InputError, match="households"):
-        P.make_folds([0, 1, 0, 1], [1, 1, 2, 2], n_splits=5)
+        D.make_folds([0, 1, 0, 1], [1, 1, 2, 2], n_splits=5)
     with pytest.raises(ParamError, match="propensity model"):
         P.make_propensity_model("forest")
 
@@ -227,7 +228,7 @@ def test_figures_written_in_both_languages(tmp_path):
     family_before = list(matplotlib.rcParams["font.family"])
     df, e = simulate(n=400, seed=9)
     cov = [f"x{j}" for j in range(5)]
-    bal = P.balance_table(df[cov], df["treated"], e)
+    bal = POS.balance_table(df[cov], df["treated"], e)
     en, ko = F.save_bilingual(F.propensity_histogram, tmp_path / "ps.png", e, df["treated"], crump_alpha=0.08)
     assert en.name == "ps.png" and ko.name == "ps_ko.png"
     en2, ko2 = F.save_bilingual(F.love_plot, tmp_path / "love.png", bal)

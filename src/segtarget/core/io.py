@@ -109,7 +109,7 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> None:
 
 
 def read_csv(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
-    """Read a results table; a missing or empty file is a one-line input error."""
+    """Read a results table; a missing, empty or unparsable file is a one-line input error."""
     from segtarget.core.errors import InputError
 
     path = Path(path)
@@ -119,6 +119,8 @@ def read_csv(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
         return pd.read_csv(path, **kwargs)
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{path}: file is empty; expected a table with a header row") from exc
+    except pd.errors.ParserError as exc:
+        raise InputError(f"{path}: not a readable CSV ({' '.join(str(exc).split())})") from exc
 
 
 @contextlib.contextmanager

@@ -3,7 +3,7 @@
 :func:`run_segmentation` runs the whole chain on a customer feature table:
 
 1. check the table (household_id + the configured NMF inputs) and sort it by household;
-2. :class:`~segtarget.track1.nmf.FeatureTransformer`: impute missing values (median by default:
+2. :class:`~segtarget.track1.preprocess.FeatureTransformer`: impute missing values (median by default:
    one-basket households have no gap between visits and no basket spread), ``log1p`` the
    heavy-tailed counts and amounts, min-max to [0, 1];
 3. NMF rank selection over a grid (:func:`~segtarget.track1.nmf.rank_selection_table`) and the
@@ -46,7 +46,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from threadpoolctl import threadpool_limits
 
-from segtarget.track1 import clustering, nmf, profiles, stability
+from segtarget.track1 import clustering, nmf, preprocess, profiles, stability
 from segtarget.core.errors import InputError, ParamError
 from segtarget.data.schemas import HOUSEHOLD
 
@@ -57,9 +57,9 @@ log = logging.getLogger(__name__)
 class SegmentationConfig:
     """Every tunable of Track 1 segmentation (the ``segmentation`` section of params.yaml)."""
 
-    features: tuple[str, ...] = nmf.ORIGINAL_NMF_FEATURES
+    features: tuple[str, ...] = preprocess.ORIGINAL_NMF_FEATURES
     transform: str = "log1p_minmax"
-    log_features: tuple[str, ...] = nmf.HEAVY_TAILED_FEATURES
+    log_features: tuple[str, ...] = preprocess.HEAVY_TAILED_FEATURES
     impute: str = "median"
     revenue_feature: str = "monetary_sales"
     seed: int = 42
@@ -116,8 +116,8 @@ class SegmentationConfig:
         if self.k_min > self.k_max:
             raise ParamError(f"segmentation.k_min = {self.k_min} is invalid; expected <= k_max ({self.k_max})")
         for name, choices in (
-            ("transform", nmf.TRANSFORMS),
-            ("impute", nmf.IMPUTE),
+            ("transform", preprocess.TRANSFORMS),
+            ("impute", preprocess.IMPUTE),
             ("rank_rule", nmf.RANK_RULES),
             ("k_rule", clustering.K_RULES),
             ("stability_scheme", stability.SCHEMES),
@@ -138,7 +138,7 @@ class SegmentationChain(BaseEstimator):
     Examples
     --------
     >>> df, truth = planted_feature_table(300, n_segments=3, seed=1)
-    >>> X = df[list(nmf.ORIGINAL_NMF_FEATURES)].to_numpy(float)
+    >>> X = df[list(preprocess.ORIGINAL_NMF_FEATURES)].to_numpy(float)
     >>> chain = SegmentationChain(rank=3, k=3, log_features=[0, 1, 2, 3, 5, 6, 7, 12, 13]).fit(X)
     >>> from sklearn.metrics import adjusted_rand_score
     >>> bool(adjusted_rand_score(truth, chain.labels_) > 0.9)
@@ -170,7 +170,7 @@ class SegmentationChain(BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None):
-        self.transformer_ = nmf.FeatureTransformer(self.transform, self.log_features, self.impute).fit(X)
+        self.transformer_ = preprocess.FeatureTransformer(self.transform, self.log_features, self.impute).fit(X)
         Xt = self.transformer_.transform(X)
         self.factors_ = nmf.FactorModel(
             rank=self.rank, init=self.nmf_init, max_iter=self.nmf_max_iter, tol=self.nmf_tol, random_state=self.random_state
@@ -219,7 +219,7 @@ def prepare(features: pd.DataFrame, cfg: SegmentationConfig, origin: str = "feat
     needed = list(cfg.features)
     if cfg.revenue_feature not in needed:
         needed.append(cfg.revenue_feature)
-    nmf.check_feature_table(features, needed, origin)
+    preprocess.check_feature_table(features, needed, origin)
     if len(features) < max(cfg.k_max, cfg.rank_max) + 2:
         raise InputError(f"{origin}: only {len(features)} households; expected more than k_max and rank_max")
     return features.sort_values(HOUSEHOLD, kind="mergesort").reset_index(drop=True)
@@ -242,7 +242,7 @@ def _run(features: pd.DataFrame, cfg: SegmentationConfig, origin: str) -> Segmen
     n, p = X_raw.shape
     seed = cfg.seed
     logpos = _log_positions(cfg)
-    transformer = nmf.FeatureTransformer(cfg.transform, logpos, cfg.impute)
+    transformer = preprocess.FeatureTransformer(cfg.transform, logpos, cfg.impute)
     model = nmf.FactorModel(init=cfg.nmf_init, max_iter=cfg.nmf_max_iter, tol=cfg.nmf_tol, random_state=seed)
 
     top_rank = min(cfg.rank_max, p)

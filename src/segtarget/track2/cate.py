@@ -57,19 +57,22 @@ from joblib import Parallel, delayed
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from segtarget.track2.effects import make_outcome_model
 from segtarget.core.errors import InputError, ParamError
-from segtarget.track2.propensity import (
+from segtarget.data.schemas import CAMPAIGN, HOUSEHOLD
+from segtarget.track2.design import (
     as_matrix,
     as_propensity,
     as_treatment,
+    cohort_with_scores,
     group_codes,
     make_folds,
-    make_propensity_model,
     signed_log1p,
     single_thread,
-    trim_mask,
 )
+from segtarget.track2.outcome_models import cross_fit_mean_outcome, make_outcome_model
+from segtarget.track2.positivity import trim_mask
+from segtarget.track2.propensity import make_propensity_model
+
 
 #: The learners, in the fixed order of every output table.
 MODELS = ("s_learner", "t_learner", "x_learner", "dr_learner", "linear_dml", "causal_forest")
@@ -231,16 +234,6 @@ def cross_fit_cate(
     return out
 
 
-def cross_fit_mean_outcome(X, y, folds, model: str = "hgb", seed: int = 0) -> np.ndarray:
-    """Out-of-fold m(x) = E[y | x] (both arms pooled), the outcome nuisance of the R-loss."""
-    M, y = as_matrix(X), np.asarray(y, float)
-    m = np.full(len(y), np.nan)
-    with single_thread():
-        for train, test in folds:
-            m[test] = make_outcome_model(model, seed).fit(M[train], y[train]).predict(M[test])
-    return m
-
-
 def r_loss(y, t, m, e, tau) -> float:
     """Mean R-loss ((y - m) - (t - e) tau)^2 (Nie and Wager 2021)."""
     y, t, m, e, tau = (np.asarray(a, float) for a in (y, t, m, e, tau))
@@ -285,9 +278,6 @@ def cate_summary(table: pd.DataFrame, m_hat: dict[str, np.ndarray], y: dict[str,
 def run_cate(cohort: pd.DataFrame, scores: pd.DataFrame, cate: dict, ate: dict, positivity: dict,
              origin: str = "cohort.csv", n_jobs: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """The CATE stage: customer_cate table, summary table and the stage's metrics."""
-    from segtarget.track2.ate import cohort_with_scores
-    from segtarget.data.schemas import CAMPAIGN, HOUSEHOLD
-
     outcomes = list(ate["outcomes"])
     df, covs, ps_model = cohort_with_scores(cohort, scores, outcomes, origin)
     t = as_treatment(df["treated"])

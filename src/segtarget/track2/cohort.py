@@ -34,8 +34,9 @@ import numpy as np
 import pandas as pd
 
 from segtarget import features as F
-from segtarget.core.errors import InputError, ParamError
+from segtarget.core.errors import ParamError
 from segtarget.data.schemas import CAMPAIGN, DAY, HOUSEHOLD
+from segtarget.track2.design import COVARIATE_PREFIX, covariate_columns
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +47,8 @@ RATE_FEATURES = ("frequency", "transaction_count", "weeks_with_purchase", "monet
 #: Features dropped from the covariates: duplicates of a rate or depending on tenure, which
 #: differs with the lookback's start rather than with behaviour.
 DROPPED_FEATURES = ("frequency_per_week", "frequency_per_month", "monetary_per_week", "recency_weeks")
-COVARIATE_PREFIX = "x_"
 DESIGN_COLUMNS = (HOUSEHOLD, CAMPAIGN, "treated", "index_day", "lookback_start", "lookback_end",
                   "lookback_weeks", "outcome_start", "outcome_end", "outcome_days")
-
-
-def covariate_columns(df: pd.DataFrame) -> list[str]:
-    """The covariate columns of a cohort table (prefix ``x_``), in table order."""
-    return [c for c in df.columns if c.startswith(COVARIATE_PREFIX)]
 
 
 @dataclass

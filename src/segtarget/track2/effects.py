@@ -43,36 +43,24 @@ the full cohort, by cross-fitted mean squared error (``outcome_model="auto"``), 
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
-from typing import Sequence
+from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from joblib import Parallel, delayed
 from scipy.stats import norm
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.linear_model import RidgeCV
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from segtarget.core.errors import InputError, ParamError
-from segtarget.track2.propensity import (
-    CRUMP_RULES,
-    PS_MODELS,
-    CrossFittedPropensity,
-    _clip,
+from segtarget.track2.design import (
     as_matrix,
     as_propensity,
     as_treatment,
-    crump_alpha,
     group_codes,
-    make_folds,
-    make_propensity_model,
-    n_clipped,
-    signed_log1p,
     single_thread,
-    trim_mask,
 )
+from segtarget.track2.outcome_models import make_outcome_model
+from segtarget.track2.positivity import _clip, n_clipped
+from segtarget.track2.propensity import make_propensity_model
+
 
 #: Estimators in the fixed order of the output table.
 METHODS = ("naive", "ols", "ra", "ipw", "aipw", "ato", "linear_dml")
@@ -80,8 +68,6 @@ METHODS = ("naive", "ols", "ra", "ipw", "aipw", "ato", "linear_dml")
 POPULATIONS = ("full", "crump", "trimmed")
 #: What each method estimates (``ato`` targets the overlap-weighted population).
 ESTIMANDS = {m: "ATE" for m in METHODS} | {"naive": "difference_in_means", "ato": "ATO"}
-#: Outcome learners; ``auto`` picks the one with lower cross-fitted MSE.
-OUTCOME_MODELS = ("hgb", "ridge")
 
 #: Columns of :func:`estimate_all`: the results contract first, then the details.
 ATE_COLUMNS = [
@@ -269,64 +255,6 @@ def _clip_note(e, clip) -> str:
 # --------------------------------------------------------------------------- outcome models
 
 
-def make_outcome_model(name: str, seed: int = 0):
-    """A fresh outcome regressor.
-
-    ``hgb``: HistGradientBoostingRegressor (100 rounds, learning rate 0.1, 15 leaves, at
-    least 20 units per leaf, L2 1.0, no early stopping; fitted 2 x (folds + bootstrap
-    resamples) times per outcome and population, so kept light): captures nonlinearity and
-    interactions and is robust to skewed covariates. ``ridge``: standardise, then ridge
-    regression with the penalty chosen by efficient leave-one-out over a fixed grid; fast,
-    and hard to beat when the outcome is close to linear in past spending rates.
-    """
-    if name == "hgb":
-        return HistGradientBoostingRegressor(
-            max_iter=100, learning_rate=0.1, max_leaf_nodes=15, min_samples_leaf=20,
-            l2_regularization=1.0, early_stopping=False, random_state=seed,
-        )
-    if name == "ridge":
-        return make_pipeline(FunctionTransformer(signed_log1p), StandardScaler(), RidgeCV(alphas=np.logspace(-2, 4, 13)))
-    raise ParamError(f"outcome_model = {name!r} is invalid; expected one of auto, {', '.join(OUTCOME_MODELS)}")
-
-
-def cross_fit_outcomes(X, y, t, folds, model: str = "hgb", seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold predictions mu0(x), mu1(x) from one model per arm and fold.
-
-    For each fold, the treated (control) units of the training part fit mu1 (mu0), which
-    then predicts every unit of the held-out part.
-    """
-    M, y, t = as_matrix(X), np.asarray(y, float), np.asarray(t)
-    mu0, mu1 = np.full(y.size, np.nan), np.full(y.size, np.nan)
-    with single_thread():
-        for train, test in folds:
-            for arm, out in ((0, mu0), (1, mu1)):
-                idx = train[t[train] == arm]
-                if idx.size < 2:
-                    raise InputError("treated: a cross-fitting fold has fewer than 2 units of one arm; too few units for this population")
-                out[test] = make_outcome_model(model, seed).fit(M[idx], y[idx]).predict(M[test])
-    if np.isnan(mu0).any() or np.isnan(mu1).any():
-        raise InputError("folds: some units are in no held-out fold; expected a partition of the rows")
-    return mu0, mu1
-
-
-def select_outcome_model(X, y, t, folds, models: Sequence[str] = OUTCOME_MODELS, seed: int = 0) -> pd.DataFrame:
-    """Cross-fitted MSE of each candidate outcome learner, on each unit's own arm.
-
-    Returns columns model, mse, mse_treated, mse_control, selected (1 for the lowest mse;
-    ties go to the earlier model). Only prediction error is compared, never effect sizes.
-    """
-    y, t = np.asarray(y, float), np.asarray(t)
-    rows = []
-    for m in models:
-        mu0, mu1 = cross_fit_outcomes(X, y, t, folds, m, seed)
-        r = y - np.where(t == 1, mu1, mu0)
-        rows.append({"model": m, "mse": float(np.mean(r**2)), "mse_treated": float(np.mean(r[t == 1] ** 2)),
-                     "mse_control": float(np.mean(r[t == 0] ** 2))})
-    out = pd.DataFrame(rows)
-    out["selected"] = (np.arange(len(out)) == int(np.argmin(out["mse"].to_numpy()))).astype("int64")
-    return out
-
-
 def _cluster_index(codes: np.ndarray) -> list[np.ndarray]:
     order = np.argsort(codes, kind="stable")
     bounds = np.flatnonzero(np.diff(codes[order])) + 1
@@ -426,180 +354,3 @@ def _nan_estimate(t, codes, note: str, estimand: str = "ATE") -> Estimate:
     return Estimate(nan, nan, nan, "", **_counts(t, codes), estimand=estimand, note=note)
 
 
-def estimate_all(
-    df: pd.DataFrame,
-    outcomes: Sequence[str],
-    covariates: Sequence[str],
-    *,
-    treatment: str = "treated",
-    group: str = "household_id",
-    propensity=None,
-    propensity_model: str | None = None,
-    propensity_models: Sequence[str] = PS_MODELS,
-    propensity_kwargs: dict | None = None,
-    methods: Sequence[str] = METHODS,
-    populations: Sequence[str] = POPULATIONS,
-    trim: tuple[float, float] = (0.1, 0.9),
-    crump_rule: str = "exact",
-    outcome_model: str = "auto",
-    n_splits: int = 5,
-    n_bootstrap: int = 200,
-    n_jobs: int = 1,
-    ipw_clip: float | None = None,
-    min_units_per_arm: int = 20,
-    level: float = 0.95,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Every requested estimator on every population for every outcome, in a fixed row order.
-
-    Parameters
-    ----------
-    df : one row per (household, campaign) unit.
-    outcomes, covariates : column names.
-    treatment, group : the 0/1 treatment column and the cluster (household) column.
-    propensity : out-of-fold propensity per unit (array or column name). If None, it is
-        computed here with :class:`~segtarget.track2.propensity.CrossFittedPropensity` (both
-        candidates, lower log loss wins) on the same folds.
-    propensity_model : model type LinearDML uses for its own treatment model; defaults to
-        the selected model when the propensity is computed here, else ``logit``.
-    propensity_models : candidates when the propensity is computed here.
-    propensity_kwargs : model settings (C, hgb_*) of :func:`~segtarget.track2.propensity.make_propensity_model`.
-    methods, populations : subsets of :data:`METHODS` and :data:`POPULATIONS`; the output
-        keeps the canonical order whatever the order given.
-    trim : the band [low, high] of the ``trimmed`` population (inclusive).
-    crump_rule : ``exact`` or ``rule_of_thumb`` for the ``crump`` population.
-    outcome_model : ``auto`` (lower cross-fitted MSE on the full cohort, per outcome),
-        ``hgb`` or ``ridge``.
-    n_splits, seed : grouped folds (per population) and every model's seed.
-    n_bootstrap : household-bootstrap resamples for ``ra``.
-    n_jobs : worker processes for the ``ra`` bootstrap refits (results do not depend on it).
-    ipw_clip : clip e to [c, 1-c] in ``ipw`` and ``aipw`` (None/0 = off, the default).
-    min_units_per_arm : a population with fewer treated or control units is not estimated
-        (its rows are NaN with a note).
-    level : confidence level of the intervals.
-
-    Returns
-    -------
-    DataFrame with columns :data:`ATE_COLUMNS` (outcome, method, population, estimate, se,
-    ci_low, ci_high, n, then estimand, arm and cluster counts, se_iid, se_method, the
-    population's propensity bounds, the outcome learner and a note), ordered by outcome (as
-    given), population, method.
-    """
-    outcomes, covariates = list(outcomes), list(covariates)
-    for kind, names in (("outcome", outcomes), ("covariate", covariates), ("column", [treatment, group])):
-        if not names:
-            raise InputError(f"cohort: no {kind} columns given")
-        missing = [c for c in names if c not in df.columns]
-        if missing:
-            raise InputError(f"cohort: {kind} column {missing[0]} not found; expected it in the cohort table")
-    bad = [m for m in methods if m not in METHODS]
-    if bad:
-        raise ParamError(f"ate.methods: {bad[0]!r} is invalid; expected any of {', '.join(METHODS)}")
-    bad = [p for p in populations if p not in POPULATIONS]
-    if bad:
-        raise ParamError(f"ate.populations: {bad[0]!r} is invalid; expected any of {', '.join(POPULATIONS)}")
-    if crump_rule not in CRUMP_RULES:
-        raise ParamError(f"crump_rule = {crump_rule!r} is invalid; expected one of {', '.join(CRUMP_RULES)}")
-    if outcome_model not in ("auto", *OUTCOME_MODELS):
-        raise ParamError(f"outcome_model = {outcome_model!r} is invalid; expected one of auto, {', '.join(OUTCOME_MODELS)}")
-    low, high = trim
-    if not 0 <= low < high <= 1:
-        raise ParamError(f"trim = {trim!r} is invalid; expected 0 <= low < high <= 1")
-    if not 0 < level < 1:
-        raise ParamError(f"level = {level!r} is invalid; expected a number in (0, 1)")
-    methods = [m for m in METHODS if m in methods]
-    populations = [p for p in POPULATIONS if p in populations]
-
-    X = as_matrix(df[covariates], name="cohort covariates")
-    t = as_treatment(df[treatment].to_numpy(), name=treatment)
-    codes = group_codes(df[group].to_numpy(), name=group)
-    Y = {}
-    for o in outcomes:
-        y = pd.to_numeric(df[o], errors="coerce").to_numpy(dtype="float64")
-        if not np.isfinite(y).all():
-            raise InputError(f"cohort: outcome column {o} has missing or non-numeric values; expected finite numbers")
-        Y[o] = y
-
-    full_folds = make_folds(t, codes, n_splits, seed)
-    if propensity is None:
-        ps = CrossFittedPropensity(propensity_models, n_splits, seed, **(propensity_kwargs or {})).fit(X, t, codes, folds=full_folds)
-        e = ps.propensity_
-        propensity_model = propensity_model or ps.selected_
-    else:
-        e = df[propensity].to_numpy() if isinstance(propensity, str) else propensity
-        e = as_propensity(e, t.size)
-    propensity_model = propensity_model or "logit"
-    if propensity_model not in PS_MODELS:
-        raise ParamError(f"propensity_model = {propensity_model!r} is invalid; expected one of {', '.join(PS_MODELS)}")
-
-    alpha = crump_alpha(e, crump_rule)
-    bounds = {"full": (0.0, 1.0), "crump": (alpha, 1.0 - alpha), "trimmed": (float(low), float(high))}
-    masks = {"full": np.ones(t.size, bool), "crump": trim_mask(e, alpha, 1 - alpha), "trimmed": trim_mask(e, low, high)}
-
-    chosen = {}
-    for o in outcomes:
-        if outcome_model == "auto":
-            sel = select_outcome_model(X, Y[o], t, full_folds, seed=seed)
-            chosen[o] = str(sel.loc[sel["selected"] == 1, "model"].iloc[0])
-        else:
-            chosen[o] = outcome_model
-
-    results: dict[tuple[str, str, str], Estimate] = {}
-    for pop in populations:
-        m = masks[pop]
-        Xp, tp, cp, ep = X[m], t[m], codes[m], e[m]
-        n1, n0 = int(tp.sum()), int((1 - tp).sum())
-        problem = ""
-        if min(n1, n0) < max(min_units_per_arm, 2):
-            problem = f"not estimated: {n1} treated and {n0} control units, fewer than {min_units_per_arm} in an arm"
-        folds = None
-        if not problem:
-            try:
-                folds = full_folds if pop == "full" or m.all() else make_folds(tp, cp, n_splits, seed)
-            except InputError as exc:
-                problem = f"not estimated: {exc}"
-        for o in outcomes:
-            yp = Y[o][m]
-            if problem:
-                for meth in methods:
-                    results[(o, pop, meth)] = _nan_estimate(tp, cp, problem, ESTIMANDS[meth])
-                continue
-            need_mu = {"ra", "aipw"} & set(methods)
-            mu0 = mu1 = None
-            if need_mu:
-                mu0, mu1 = cross_fit_outcomes(Xp, yp, tp, folds, chosen[o], seed)
-            for meth in methods:
-                if meth == "naive":
-                    r = naive(yp, tp, cp)
-                elif meth == "ols":
-                    r = ols(yp, tp, Xp, cp)
-                elif meth == "ra":
-                    r = regression_adjustment(yp, tp, Xp, cp, mu0, mu1, model=chosen[o], n_bootstrap=n_bootstrap,
-                                              seed=seed, n_jobs=n_jobs)
-                elif meth == "ipw":
-                    r = ipw_hajek(yp, tp, ep, cp, clip=ipw_clip)
-                elif meth == "aipw":
-                    r = aipw(yp, tp, ep, mu0, mu1, cp, clip=ipw_clip)
-                elif meth == "ato":
-                    r = overlap_weighted(yp, tp, ep, cp)
-                else:
-                    r = linear_dml(yp, tp, Xp, cp, folds, outcome_model=chosen[o], propensity_model=propensity_model,
-                                   propensity_kwargs=propensity_kwargs, seed=seed)
-                results[(o, pop, meth)] = r
-
-    rows = []
-    for o in outcomes:
-        for pop in populations:
-            for meth in methods:
-                r = results[(o, pop, meth)]
-                lo, hi = r.ci(level)
-                d = asdict(r)
-                rows.append({
-                    **d, "outcome": o, "method": meth, "population": pop, "ci_low": lo, "ci_high": hi,
-                    "ps_low": bounds[pop][0], "ps_high": bounds[pop][1],
-                    "outcome_model": chosen[o] if meth in ("ra", "aipw", "linear_dml") else "",
-                })
-    out = pd.DataFrame(rows, columns=ATE_COLUMNS)
-    for c in ("n", "n_treated", "n_control", "n_clusters"):
-        out[c] = out[c].astype("int64")
-    return out

@@ -15,7 +15,6 @@ from typing import Iterator
 import duckdb
 import pandas as pd
 
-from segtarget.data import schemas as S
 from segtarget.core.errors import InputError
 from segtarget.data.sources import TableSource
 
