@@ -61,11 +61,14 @@ import pandas as pd
 
 from segtarget.core.errors import InputError, ParamError
 
+#: The public API; the other functions are the engine shared with :mod:`segtarget.track2.evaluation`.
+__all__ = ["FRACTIONS", "uplift_areas", "uplift_at_k", "uplift_curves"]
+
+#: Bootstrap rows x units handled at once (bounds the memory of the weighted cumulative sums).
+_CHUNK_CELLS = 2_000_000
+
 #: Default output grid of the curve tables: 0, 1%, ..., 100% of the units targeted.
 FRACTIONS = np.linspace(0.0, 1.0, 101)
-
-#: Bootstrap rows handled at once: bounds memory at about 8 x this x n bytes per array.
-_CHUNK_CELLS = 4_000_000
 
 
 def as_vector(x, name: str, n: int | None = None) -> np.ndarray:
@@ -150,6 +153,28 @@ def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """num / den, NaN where the oracle's area is not positive (all DR scores equal)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def score_rows(ranking: Ranking, d: np.ndarray, grid: np.ndarray | None, cluster_counts=None,
+               codes=None) -> dict[str, np.ndarray]:
+    """Areas (and gain / TOC at ``grid``) on the full sample, or per bootstrap replicate.
+
+    ``cluster_counts`` (replicates x clusters) gives how often each cluster is drawn in each
+    replicate and ``codes`` each unit's cluster: a unit's weight is its cluster's count.
+    Replicates are handled in chunks of rows to bound memory.
+    """
+    if cluster_counts is None:
+        cluster_counts, codes = np.ones((1, 1)), np.zeros(d.size, dtype=int)
+    step = max(1, _CHUNK_CELLS // d.size)
+    parts = []
+    for lo in range(0, cluster_counts.shape[0], step):
+        q, G = ranking.knots(d, cluster_counts[lo:lo + step][:, codes].astype(float))
+        part = areas(q, G)
+        if grid is not None:
+            part["gain"] = gain_at(q, G, grid)
+            part["toc"] = toc_at(q, G, part["gain"], grid)
+        parts.append(part)
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
 def _inputs(tau_hat, dr) -> tuple[np.ndarray, np.ndarray]:
