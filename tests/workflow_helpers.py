@@ -11,10 +11,17 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-IGNORE = shutil.ignore_patterns(
-    ".venv", ".git", "data", "results", "logs", ".snakemake", "_output", "__pycache__",
-    ".pytest_cache", ".hypothesis", "*.egg-info", "tmp", "cache",
+_IGNORE_ANYWHERE = shutil.ignore_patterns(
+    ".venv", ".git", ".snakemake", "_output", "__pycache__", ".pytest_cache", ".hypothesis", "*.egg-info",
 )
+#: Run products, by folder: the project's own (not ``src/segtarget/data``, which is code)
+#: and DVC's cache.
+_IGNORE_IN = {ROOT: {"data", "results", "logs", "tmp", "cache"}, ROOT / ".dvc": {"tmp", "cache"}}
+
+
+def IGNORE(folder: str, names: list[str]) -> set[str]:
+    """Names not to copy from ``folder`` (a :func:`shutil.copytree` ignore function)."""
+    return set(_IGNORE_ANYWHERE(folder, names)) | (_IGNORE_IN.get(Path(folder).resolve(), set()) & set(names))
 
 #: A config small enough for the whole workflow to run in well under a minute per stage.
 TINY = {

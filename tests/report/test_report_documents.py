@@ -17,7 +17,7 @@ import pandas as pd
 import pypdf
 import pytest
 
-from segtarget.report import text as T
+from segtarget.report import facts as F, labels as L, tables as TB, track2 as T2, track2_stages as S2
 from segtarget.report.render import render_project
 from segtarget.report.results import ROOT_ENV, Formatter, Results
 from workflow_helpers import ROOT, copy_project, snakemake, tiny_params
@@ -115,12 +115,12 @@ def test_track2_numbers_come_from_results(project, lang):
     naive = ate[(ate.outcome == "purchase_amount") & (ate.method == "naive") & (ate.population == "full")].iloc[0]
     expected = [f.int(len(cohort)), f.int(cohort["treated"].sum()), f.int(cohort["household_id"].nunique()),
                 f.money(head["estimate"], 2), f.money(naive["estimate"], 2),
-                f.num(T.positivity_metrics(res)["auc"], 3)]
+                f.num(F.positivity_metrics(res)["auc"], 3)]
     for text in expected:
         assert text in html, text
     # every method appears in the ATE tables, in the document's language
     for method in ate["method"].unique():
-        assert T.label("method", method, lang) in html
+        assert L.label("method", method, lang) in html
 
 
 def test_korean_documents_embed_the_korean_figure_variants(project):
@@ -154,7 +154,7 @@ def test_numbers_flow_from_results_and_later_stages_slot_in(project, tmp_path, m
     html1 = (root / "out" / "en" / "track1.html").read_text(encoding="utf-8")
     assert Formatter("en").int(new) in html1
     html2 = (root / "out" / "en" / "track2.html").read_text(encoding="utf-8")
-    for stage in T.LATER_STAGES:
+    for stage in S2.LATER_STAGES:
         assert stage.title_en in html2
     for label in ("tbl-cate-models", "tbl-refutation", "tbl-semisynthetic", "tbl-policy", "tbl-ab"):
         assert f'href="#{label}"' in html2 and f'id="{label}"' in html2
@@ -192,14 +192,14 @@ def test_later_stage_sections_only_for_existing_results(tmp_path):
     tables = tmp_path / "results" / "tables"
     tables.mkdir(parents=True)
     res = Results(tmp_path)
-    assert T.later_stage_sections(res, "en") == "" and T.available_stages(res) == []
+    assert S2.later_stage_sections(res, "en") == "" and S2.available_stages(res) == []
     write_later_stage_tables(tables)
     (tables / "semisynthetic.csv").unlink()
     for lang in ("en", "ko"):
-        md = T.later_stage_sections(res, lang)
-        titles = [s.title_ko if lang == "ko" else s.title_en for s in T.LATER_STAGES]
+        md = S2.later_stage_sections(res, lang)
+        titles = [s.title_ko if lang == "ko" else s.title_en for s in S2.LATER_STAGES]
         present = [t for t in titles if f"## {t}" in md]
-        assert len(present) == len(T.LATER_STAGES) - 1
+        assert len(present) == len(S2.LATER_STAGES) - 1
         assert ("준합성 검증" if lang == "ko" else "Semi-synthetic validation") not in md
         f = Formatter(lang)
         assert f.int(2800) in md and f.money(120) in md  # A/B sample size, best policy profit
@@ -226,11 +226,11 @@ def test_results_figure_accepts_stage_folders(tmp_path):
     res = Results(tmp_path)
     assert res.figure("segment/sizes", "en").read_bytes() == b"en"
     assert res.figure("segment/sizes", "ko").read_bytes() == b"ko"
-    assert T.stage_figures(res, "segment") == ["segment/sizes"]
+    assert F.stage_figures(res, "segment") == ["segment/sizes"]
 
 
 def test_korean_particles_follow_the_last_sound():
-    P = T.ko_particle
+    P = L.ko_particle
     assert [P("구매 금액", "은"), P("구매 횟수", "은"), P("AIPW (교차적합)", "은")] == ["구매 금액은", "구매 횟수는", "AIPW (교차적합)는"]
     assert [P("0.93", "이었다"), P("0.92", "이었다"), P("$41.57", "으로"), P("0.83", "으로")] == \
         ["0.93이었다", "0.92였다", "$41.57로", "0.83으로"]
@@ -240,21 +240,21 @@ def test_korean_particles_follow_the_last_sound():
 def test_fit_widths_keeps_numbers_whole():
     df = pd.DataFrame({"name": ["a very long segment name that wraps " * 3, "short"], "n": [1318, 7],
                        "share": [0.534, 0.466]})
-    md = T.fit_widths(Formatter("en").table(df, formats={"share": "pct"}))
+    md = TB.fit_widths(Formatter("en").table(df, formats={"share": "pct"}))
     rule = md.splitlines()[1]
     widths = [len(c) for c in rule.strip("|").split("|")]
     assert widths[1] >= len("1,318") + 1 and widths[2] >= len("53.4%") + 1
     assert rule.endswith(":|") and rule.startswith("|:")
     small = Formatter("en").table(pd.DataFrame({"a": [1]}))
-    assert T.fit_widths(small) == small
+    assert TB.fit_widths(small) == small
 
 
 def test_significance_and_flow_translation():
-    assert [T.significance(1, 2), T.significance(-2, -1), T.significance(-1, 1)] == \
+    assert [L.significance(1, 2), L.significance(-2, -1), L.significance(-1, 1)] == \
         ["positive", "negative", "inconclusive"]
-    assert T.flow_step("campaign 8: units", "ko") == "캠페인 8: 분석 단위"
-    assert T.flow_note("index day 128; outcome days 128..204", "en") == "start day 128; outcome days 128–204"
-    assert T.flow_step("something new", "ko") == "something new"
+    assert T2.flow_step("campaign 8: units", "ko") == "캠페인 8: 분석 단위"
+    assert T2.flow_note("index day 128; outcome days 128..204", "en") == "start day 128; outcome days 128–204"
+    assert T2.flow_step("something new", "ko") == "something new"
 
 
 def test_cate_section_from_the_cate_stage_alone(tmp_path):
@@ -273,9 +273,9 @@ def test_cate_section_from_the_cate_stage_alone(tmp_path):
                             "rloss_heldout": [74730.2, 67000.0], "rloss_constant": [67880.0, 67880.0],
                             "rloss_gain": [-6850.2, 880.0]})
     summary.to_csv(tables / "cate_summary.csv", index=False)
-    en, ko = T.later_stage_sections(res, "en"), T.later_stage_sections(res, "ko")
+    en, ko = S2.later_stage_sections(res, "en"), S2.later_stage_sections(res, "ko")
     assert "## Heterogeneous effects and model choice" in en and "tbl-cate-summary" in en
     assert Formatter("en").int(2226) in en and "1 of 2 learners beat the constant effect" in en and "Causal forest" in en
     assert "tbl-cate-summary" in ko and "인과 숲" in ko
     summary.assign(rloss_gain=[-1.0, -2.0]).to_csv(tables / "cate_summary.csv", index=False)
-    assert "no learner beats the constant effect" in T.later_stage_sections(res, "en")
+    assert "no learner beats the constant effect" in S2.later_stage_sections(res, "en")

@@ -1,8 +1,22 @@
 """Bilingual reports: load results, format numbers per language, render the Quarto project.
 
 :mod:`segtarget.report.results` is what the report documents import (it is light: pandas
-only). :mod:`segtarget.report.render` renders the project with Quarto when it is installed
-and with an equivalent Jupyter + pandoc + Typst pipeline otherwise; import it explicitly.
+only). What the four documents say, in English and Korean, is built by
+
+- :mod:`~segtarget.report.labels`: display words, Korean particles, reading thresholds;
+- :mod:`~segtarget.report.tables`: pipe tables fitted to the PDF page, the Typst setup;
+- :mod:`~segtarget.report.facts`: inputs (``params.yaml``, tables, figures), the data
+  facts, the feature dictionary and appendix tables, the original project's numbers;
+- :mod:`~segtarget.report.track1` and :mod:`~segtarget.report.track1_prose`: Track 1
+  facts and tables, then its sentences and caveats;
+- :mod:`~segtarget.report.track2`, :mod:`~segtarget.report.track2_prose` and
+  :mod:`~segtarget.report.track2_stages`: Track 2 facts and tables, its sentences and
+  caveats, and the sections of the stages after the ATE.
+
+:mod:`segtarget.report.render` renders the project with Quarto when it is installed and
+with an equivalent Jupyter + pandoc + Typst pipeline otherwise (:mod:`~segtarget.report.qmd`,
+:mod:`~segtarget.report.kernel`, :mod:`~segtarget.report.pandoc`); import it explicitly.
+The report package imports only :mod:`segtarget.core` and itself, never the tracks.
 """
 
 from segtarget.report.results import (
