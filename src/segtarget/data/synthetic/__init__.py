@@ -75,14 +75,8 @@ Scale and determinism
     appended to the CSV as they are made, so memory stays bounded (25,000 households x 102
     weeks fit well within 4 GB) and the files depend only on the parameters.
 
-Examples
---------
->>> import tempfile, pathlib
->>> out = pathlib.Path(tempfile.mkdtemp()) / "synthetic"
->>> m = write_synthetic({"source": "synthetic"}, {"households": 60, "weeks": 20,
-...     "first_campaign_week": 6, "campaigns_a": 2, "campaigns_b": 2, "campaigns_c": 1}, out)
->>> m["requested"], m["rows"]["truth.csv"]
-(True, 60)
+The entry point is :func:`~segtarget.data.synthetic.writer.write_synthetic` (its docstring
+has a runnable example).
 """
 
 from __future__ import annotations
