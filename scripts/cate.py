@@ -23,7 +23,7 @@ if __name__ == "__main__":
     ap = cli.parser(__doc__)
     ap.add_argument("--cohort", default="results/tables/cohort.csv")
     ap.add_argument("--scores", default="results/tables/propensity_scores.csv")
-    ap.add_argument("--out", default="results/tables/customer_cate.csv")
+    ap.add_argument("--out", default="results/tables/cate_predictions.csv")
     ap.add_argument("--summary", default="results/tables/cate_summary.csv")
     ap.add_argument("--figures-dir", default="results/figures/cate")
     ap.add_argument("--metrics", default="results/metrics/cate.json")

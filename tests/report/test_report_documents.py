@@ -279,3 +279,47 @@ def test_cate_section_from_the_cate_stage_alone(tmp_path):
     assert "tbl-cate-summary" in ko and "인과 숲" in ko
     summary.assign(rloss_gain=[-1.0, -2.0]).to_csv(tables / "cate_summary.csv", index=False)
     assert "no learner beats the constant effect" in S2.later_stage_sections(res, "en")
+
+
+def test_cate_section_built_around_the_evaluation(tmp_path):
+    """With the cate_eval stage's tables, the section explains the curves, gives the selection
+    table, the chosen model and why (from the numbers), and what targeting by it would earn."""
+    tables = tmp_path / "results" / "tables"
+    tables.mkdir(parents=True)
+    res = Results(tmp_path)
+    base = {"rloss_constant": 10.0, "ate_dr": 2.0, "n": 900, "n_clusters": 600, "n_boot": 200, "rule": "rate_blp_rloss",
+            "auuc_normalized_ci_low": -0.01, "auuc_normalized_ci_high": 0.2, "blp_beta1_se": 0.2}
+    rows = [
+        {"outcome": "purchase_amount", "model": "causal_forest", "rloss_heldout": 9.5, "rloss_gain": 0.5,
+         "auuc_normalized": 0.12, "qini_normalized": 0.12, "blp_beta1": 0.9, "blp_pvalue": 0.01, "rate": 1.4,
+         "rate_ci_low": 0.3, "rate_ci_high": 2.5, "mean_tau_hat": 2.1, "selected": 1, "uplift_at_10": 5.5,
+         "uplift_at_10_ci_low": 3.25, "uplift_at_10_ci_high": 7.75, "uplift_at_10_vs_ate": 3.5},
+        {"outcome": "purchase_amount", "model": "constant", "rloss_heldout": 10.0, "rloss_gain": 0.0, "auuc_normalized": 0.0,
+         "qini_normalized": 0.0, "blp_beta1": None, "blp_pvalue": None, "rate": 0.0, "rate_ci_low": 0.0, "rate_ci_high": 0.0,
+         "mean_tau_hat": 1.9, "selected": 0, "uplift_at_10": 2.0, "uplift_at_10_ci_low": 1.5, "uplift_at_10_ci_high": 2.5,
+         "uplift_at_10_vs_ate": 0.0},
+        {"outcome": "purchase_count", "model": "causal_forest", "rloss_heldout": 3.2, "rloss_gain": -0.2,
+         "auuc_normalized": 0.01, "qini_normalized": 0.01, "blp_beta1": -0.3, "blp_pvalue": 0.8, "rate": -0.1,
+         "rate_ci_low": -0.6, "rate_ci_high": 0.4, "mean_tau_hat": 0.5, "selected": 0, "uplift_at_10": 0.4,
+         "uplift_at_10_ci_low": -0.5, "uplift_at_10_ci_high": 1.3, "uplift_at_10_vs_ate": -0.1},
+        {"outcome": "purchase_count", "model": "constant", "rloss_heldout": 3.0, "rloss_gain": 0.0, "auuc_normalized": 0.0,
+         "qini_normalized": 0.0, "blp_beta1": None, "blp_pvalue": None, "rate": 0.0, "rate_ci_low": 0.0, "rate_ci_high": 0.0,
+         "mean_tau_hat": 0.5, "selected": 1, "uplift_at_10": 0.5, "uplift_at_10_ci_low": 0.4, "uplift_at_10_ci_high": 0.6,
+         "uplift_at_10_vs_ate": 0.0},
+    ]
+    sel = pd.DataFrame([{**base, **r} for r in rows])
+    sel.loc[sel["outcome"] == "purchase_count", "ate_dr"] = 0.5
+    sel.to_csv(tables / "cate_model_selection.csv", index=False)
+    pd.DataFrame({"household_id": [1, 2], "campaign_id": 8, "outcome": "purchase_amount", "model": "causal_forest",
+                  "cate": [1.0, 3.0], "cate_ci_low": 0.0, "cate_ci_high": 4.0, "propensity": [0.3, 0.5], "in_overlap": 1,
+                  "treated": [0, 1], "fold": [0, 1], "selected": 1}).to_csv(tables / "customer_cate.csv", index=False)
+    for lang in ("en", "ko"):
+        f = Formatter(lang)
+        md = S2.later_stage_sections(res, lang)
+        for text in ("tbl-cate-models", "tbl-cate-uplift", "tbl-cate-summary", f.money(5.5, 2), f.money(3.5, 2),
+                     f.ci(0.3, 2.5, "num:3"), f.int(900), "✓"):
+            assert text in md, (lang, text)
+    en = S2.later_stage_sections(res, "en")
+    assert "the rule chose Causal forest" in en and "it is the only model that qualifies" in en
+    assert "For purchase count, no model qualifies" in en and "How to read the curves" in en
+    assert "인과 숲" in S2.later_stage_sections(res, "ko")

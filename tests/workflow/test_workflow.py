@@ -40,6 +40,11 @@ def test_results_contract(tiny_project):
         "ate": "outcome method population estimate se ci_low ci_high n",
         "customer_cate": "household_id outcome model cate cate_ci_low cate_ci_high propensity in_overlap",
         "cate_summary": "outcome model n n_overlap mean_cate rloss_heldout rloss_constant",
+        "cate_predictions": "household_id campaign_id outcome model cate cate_ci_low cate_ci_high propensity in_overlap fold",
+        "cate_model_selection": "outcome model rloss_heldout auuc_normalized qini_normalized blp_pvalue rate rate_ci_low "
+                                "rate_ci_high selected rloss_gain blp_beta1 reason",
+        "uplift_curves": "outcome model fraction gain gain_ci_low gain_ci_high qini toc",
+        "cate_calibration": "outcome model group tau_hat_mean dr_mean ci_low ci_high",
     }
     for name, cols in contract.items():
         df = pd.read_csv(tiny_project / f"results/tables/{name}.csv")
@@ -54,8 +59,15 @@ def test_results_contract(tiny_project):
     for key in ("households", "nmf_rank", "k", "r2_heldout", "bootstrap_ari_ci", "min_segment_jaccard"):
         assert key in metrics["track1"]
     for key in ("n_treated", "n_control", "ps_auc", "overlap_share_10_90", "crump_threshold", "ate_aipw_purchase_amount",
-                "cate_units", "cate_models"):
+                "cate_units", "cate_models", "cate"):
         assert key in metrics["track2"]
+    sel = pd.read_csv(tiny_project / "results/tables/cate_model_selection.csv")
+    assert (sel.groupby("outcome")["selected"].sum() == 1).all() and (sel["model"] == "constant").sum() == sel["outcome"].nunique()
+    cc = pd.read_csv(tiny_project / "results/tables/customer_cate.csv")
+    chosen = set(zip(sel.loc[sel["selected"] == 1, "outcome"], sel.loc[sel["selected"] == 1, "model"]))
+    assert (cc["selected"] == [int((o, m) in chosen) for o, m in zip(cc["outcome"], cc["model"])]).all()
+    for outcome in sel["outcome"].unique():
+        assert metrics["track2"]["cate"][outcome]["selected_model"] in set(sel["model"])
 
 
 def test_reports_rendered(tiny_project):
@@ -70,7 +82,7 @@ def test_reports_rendered(tiny_project):
 def test_every_rule_logged_and_benchmarked(tiny_project):
     logs = {p.stem for p in (tiny_project / "logs").glob("*.log")}
     bench = {p.stem for p in (tiny_project / "logs/benchmarks").glob("*.tsv")}
-    assert {"synthetic", "ingest", "features", "segment", "cohort", "positivity", "ate", "cate", "report"} <= logs
+    assert {"synthetic", "ingest", "features", "segment", "cohort", "positivity", "ate", "cate", "cate_eval", "report"} <= logs
     assert logs == bench
 
 

@@ -50,13 +50,14 @@ SEGMENT_TABLES = [
 POSITIVITY_TABLES = ["propensity_scores", "positivity", "balance", "propensity_models", "propensity_calibration"]
 METRIC_PARTS = [
     "results/metrics/segment.json", "results/metrics/positivity.json", "results/metrics/ate.json",
-    "results/metrics/cate.json",
+    "results/metrics/cate.json", "results/metrics/cate_eval.json",
 ]
 REPORT_TABLES = [
     "data_summary", "feature_dictionary", "customer_features", *SEGMENT_TABLES, "cohort_flow", "cohort",
-    *POSITIVITY_TABLES, "ate", "customer_cate", "cate_summary",
+    *POSITIVITY_TABLES, "ate", "cate_predictions", "cate_summary", "cate_model_selection", "uplift_curves",
+    "cate_calibration", "customer_cate",
 ]
-FIGURE_STAGES = ["segment", "positivity", "ate", "cate"]
+FIGURE_STAGES = ["segment", "positivity", "ate", "cate", "cate_eval"]
 COHORT_TABLES = ["transactions", "products", "campaigns", "campaign_members", "coupon_redemptions", "promotions"]
 
 

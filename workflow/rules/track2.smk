@@ -1,4 +1,4 @@
-# Track 2 "whom should we target?": the stacked cohort, positivity and balance, ATE, CATE.
+# Track 2 "whom should we target?": the stacked cohort, positivity and balance, ATE, CATE, CATE evaluation.
 
 
 rule cohort:
@@ -71,7 +71,7 @@ rule cate:
         cohort="results/tables/cohort.csv",
         scores="results/tables/propensity_scores.csv",
     output:
-        table="results/tables/customer_cate.csv",
+        table="results/tables/cate_predictions.csv",
         summary="results/tables/cate_summary.csv",
         figures=directory("results/figures/cate"),
         metrics="results/metrics/cate.json",
@@ -89,3 +89,32 @@ rule cate:
         " --out {output.table} --summary {output.summary} --figures-dir {output.figures}"
         " --metrics {output.metrics} --log {log}"
 
+
+
+rule cate_eval:
+    input:
+        code=code_deps("cate_eval"),
+        cohort="results/tables/cohort.csv",
+        scores="results/tables/propensity_scores.csv",
+        predictions="results/tables/cate_predictions.csv",
+    output:
+        selection="results/tables/cate_model_selection.csv",
+        curves="results/tables/uplift_curves.csv",
+        calibration="results/tables/cate_calibration.csv",
+        table="results/tables/customer_cate.csv",
+        figures=directory("results/figures/cate_eval"),
+        metrics="results/metrics/cate_eval.json",
+    params:
+        values=stage_params("cate_eval"),
+    threads: config["compute"]["threads"]
+    log:
+        "logs/cate_eval.log",
+    benchmark:
+        "logs/benchmarks/cate_eval.tsv"
+    conda:
+        "../../environment.yml"
+    shell:
+        "python scripts/cate_eval.py --params params.yaml --cohort {input.cohort} --scores {input.scores}"
+        " --predictions {input.predictions} --out {output.table} --selection {output.selection}"
+        " --curves {output.curves} --calibration {output.calibration} --figures-dir {output.figures}"
+        " --metrics {output.metrics} --log {log}"

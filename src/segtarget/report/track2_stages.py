@@ -2,8 +2,9 @@
 
 :func:`later_stage_sections` (Markdown) and :func:`show_later_stages` (Markdown and
 figures, from an ``output: asis`` chunk) emit a section for each stage in
-``LATER_STAGES`` whose first result table exists, so the Track 2 documents grow with the
-workflow; each section's prose and tables come from its builder (``_cate_section``,
+``LATER_STAGES`` one of whose result tables exists, so the Track 2 documents grow with the
+workflow; each section's prose and tables come from its builder (``_cate_section`` in
+:mod:`segtarget.report.track2_cate`,
 ``_refutation_section``, ``_semisynthetic_section``, ``_policy_section``,
 ``_ab_section``).
 """
@@ -21,6 +22,7 @@ from segtarget.report.facts import has_table, stage_figures, truthy
 from segtarget.report.labels import CI_LEVEL, check_lang, ko_particle, label
 from segtarget.report.results import Formatter, Results
 from segtarget.report.tables import pipe_table
+from segtarget.report.track2_cate import cate_section as _cate_section
 
 
 # --------------------------------------------------------------------------- later stages (Track 2)
@@ -30,35 +32,45 @@ from segtarget.report.tables import pipe_table
 class LaterStage:
     key: str
     tables: tuple[str, ...]
-    figures: str
+    figures: tuple[str, ...]
     title_en: str
     title_ko: str
 
 
-#: Track 2 stages after the ATE, in report order: each section appears only when its first
-#: table exists in results/tables.
+#: Track 2 stages after the ATE, in report order: each section appears only when one of its
+#: tables exists in results/tables; its figures come from the listed figure folders, in order.
 LATER_STAGES = (
-    LaterStage("cate", ("customer_cate", "cate_summary", "cate_model_selection"), "cate",
+    LaterStage("cate", ("cate_model_selection", "cate_summary"), ("cate_eval", "cate"),
                "Heterogeneous effects and model choice", "이질적 효과(CATE)와 모형 선택"),
-    LaterStage("refutation", ("refutation",), "refutation", "Refutation and sensitivity", "반박 검정과 민감도"),
-    LaterStage("semisynthetic", ("semisynthetic",), "semisynthetic", "Semi-synthetic validation", "준합성 검증"),
-    LaterStage("policy", ("policy_comparison", "roi_curve", "segment_recommendations"), "policy",
+    LaterStage("refutation", ("refutation",), ("refutation",), "Refutation and sensitivity", "반박 검정과 민감도"),
+    LaterStage("semisynthetic", ("semisynthetic",), ("semisynthetic",), "Semi-synthetic validation", "준합성 검증"),
+    LaterStage("policy", ("policy_comparison", "roi_curve", "segment_recommendations"), ("policy",),
                "Targeting policy", "타기팅 정책"),
-    LaterStage("ab_test", ("ab_test_design",), "ab_test", "A/B test to confirm the policy", "정책 확인을 위한 A/B 테스트"),
+    LaterStage("ab_test", ("ab_test_design",), ("ab_test",), "A/B test to confirm the policy", "정책 확인을 위한 A/B 테스트"),
 )
 
 _FIG_CAPTIONS = {
     "en": {"uplift": "Uplift curves", "qini": "Qini curves", "toc": "TOC curves", "roi_curve": "Profit by share targeted",
+           "calibration": "Calibration of the chosen model (or the lowest R-loss model)",
+           "agreement": "Agreement between models (rank correlation)",
+           "drivers": "What the chosen model's CATE moves with",
            "cate_distribution": "Distribution of out-of-fold CATE", "policy": "Policy values",
            "semisynthetic": "Semi-synthetic validation", "refutation": "Refutation tests"},
     "ko": {"uplift": "업리프트 곡선", "qini": "Qini 곡선", "toc": "TOC 곡선", "roi_curve": "타기팅 비율별 이익",
+           "calibration": "선택한 모형(또는 R-손실 최저 모형)의 보정",
+           "agreement": "모형 간 일치도 (순위상관)",
+           "drivers": "선택한 모형의 CATE를 움직이는 요인",
            "cate_distribution": "교차적합 CATE 분포", "policy": "정책별 가치",
            "semisynthetic": "준합성 검증", "refutation": "반박 검정"},
 }
 
 
+#: Figures shown first, in this order (by name stem); the others follow sorted.
+_FIG_ORDER = ("uplift_curves", "qini_curves", "toc_curves", "calibration", "drivers", "agreement", "cate_distribution")
+
+
 def available_stages(res: Results) -> list[LaterStage]:
-    return [s for s in LATER_STAGES if has_table(res, s.tables[0])]
+    return [s for s in LATER_STAGES if any(has_table(res, t) for t in s.tables)]
 
 
 def _title(stage: LaterStage, lang: str) -> str:
@@ -75,135 +87,6 @@ def _figure_caption(name: str, lang: str) -> str:
 
 def _pick(df: pd.DataFrame, cols: Iterable[str]) -> list[str]:
     return [c for c in cols if c in df.columns]
-
-
-_CATE_MODEL_LABELS = {
-    "s_learner": ("S-learner", "S-학습기"), "t_learner": ("T-learner", "T-학습기"), "x_learner": ("X-learner", "X-학습기"),
-    "dr_learner": ("DR-learner", "DR-학습기"), "linear_dml": ("LinearDML", "LinearDML"),
-    "causal_forest": ("Causal forest", "인과 숲"),
-}
-
-
-def _cate_model(name: str, lang: str) -> str:
-    pair = _CATE_MODEL_LABELS.get(str(name))
-    return str(name) if pair is None else pair[1 if lang == "ko" else 0]
-
-
-def _cate_summary_section(res: Results, lang: str) -> str:
-    """The CATE learners' out-of-fold effects and held-out R-loss, before any model choice."""
-    f, en = Formatter(lang), lang == "en"
-    s = res.table("cate_summary")
-    n_models = s["model"].nunique()
-    n_ov = int(s["n_overlap"].iloc[0]) if len(s) else 0
-    n_all = int(s["n"].iloc[0]) if len(s) else 0
-    parts = [
-        (f"{n_models} CATE learners were fitted with cross-fitting on the propensity stage's household-grouped folds, so "
-         f"every unit's effect is predicted by a model that never saw its outcome. They were trained on the units inside "
-         f"the overlap band and scored there ({f.int(n_ov)} of {f.int(n_all)} units); predictions for the other units "
-         f"are extrapolations and are flagged as such in customer_cate.csv. The held-out R-loss measures how well a "
-         f"learner's CATE explains the outcome residuals; the same loss for the best constant effect is the bar a "
-         f"learner must clear before its heterogeneity means anything (@tbl-cate-summary)."
-         if en else
-         f"CATE 학습기 {n_models}개를 성향점수 단계와 같은 가구 단위 폴드로 교차적합해, 모든 단위의 효과를 그 단위의 결과를 "
-         f"보지 않은 모형이 예측하게 했다. 학습과 평가는 중첩 구간 안의 단위({f.int(n_all)}개 가운데 {f.int(n_ov)}개)에서 "
-         f"했고, 나머지 단위의 예측은 외삽이므로 customer_cate.csv에 따로 표시했다. 검증 R-손실은 학습기의 CATE가 결과 잔차를 "
-         f"얼마나 설명하는지를 재며, 가장 좋은 상수 효과의 R-손실이 학습기가 넘어야 할 기준선이다(@tbl-cate-summary)."),
-    ]
-    df = pd.DataFrame({
-        "outcome": [label("outcome", o, lang) for o in s["outcome"]],
-        "model": [_cate_model(m, lang) for m in s["model"]],
-        "mean": s["mean_cate_overlap"], "spread": [f"{f.num(a, 2)} – {f.num(b, 2)}" for a, b in zip(s["q10"], s["q90"])],
-        "pos": s["share_positive"], "sig": s["share_ci_above_zero"],
-        "rloss": s["rloss_heldout"], "gain": s["rloss_gain"],
-    })
-    hdr = ({"outcome": "Outcome", "model": "Learner", "mean": "Mean CATE (overlap)", "spread": "10th – 90th pct.",
-            "pos": "CATE > 0", "sig": "CI above 0", "rloss": "Held-out R-loss", "gain": "Gain over constant"}
-           if en else
-           {"outcome": "성과", "model": "학습기", "mean": "평균 CATE (중첩)", "spread": "10~90 백분위", "pos": "CATE > 0",
-            "sig": "구간이 0 초과", "rloss": "검증 R-손실", "gain": "상수 대비 개선"})
-    parts.append(pipe_table(f, df, formats={"outcome": "text", "model": "text", "mean": "num:2", "spread": "text", "pos": "pct",
-                                        "sig": "pct", "rloss": "num:2", "gain": "num:3"}, headers=hdr,
-                        caption=("Out-of-fold CATE per learner and held-out R-loss (overlap units)" if en
-                                 else "학습기별 교차적합 CATE와 검증 R-손실 (중첩 구간 단위)"),
-                        label="tbl-cate-summary"))
-    for outcome, g in s.groupby("outcome", sort=False):
-        beat = [_cate_model(m, lang) for m, gain in zip(g["model"], g["rloss_gain"]) if gain > 0]
-        what = label("outcome", outcome, lang)
-        best = float((g["rloss_gain"] / g["rloss_constant"]).max())
-        if en:
-            parts.append(f"For {what.lower()}, " + (
-                f"{len(beat)} of {len(g)} learners beat the constant effect on held-out data ({', '.join(beat)}); the "
-                f"best lowers the loss by {f.pct(best, 2)}, which is the size of the heterogeneity the data support."
-                if beat else
-                f"no learner beats the constant effect on held-out data: the heterogeneity the learners report is not "
-                f"supported by the data, and targeting on it would be targeting on noise."))
-        else:
-            parts.append(f"{ko_particle(what, '은')} " + (
-                f"학습기 {len(g)}개 가운데 {len(beat)}개가 검증 자료에서 상수 효과보다 낫다({', '.join(beat)}). 가장 나은 "
-                f"학습기도 손실을 {f.pct(best, 2)} 줄일 뿐이며, 이것이 자료가 뒷받침하는 이질성의 크기다."
-                if beat else
-                "검증 자료에서 상수 효과보다 나은 학습기가 없다. 학습기들이 보여 주는 이질성은 자료가 뒷받침하지 않으며, 이에 따른 "
-                "타기팅은 잡음에 따른 타기팅이 된다."))
-    return "\n\n".join(parts)
-
-
-def _cate_section(res: Results, lang: str) -> str:
-    if not has_table(res, "cate_model_selection"):
-        return _cate_summary_section(res, lang)
-    f = Formatter(lang)
-    en = lang == "en"
-    t = res.table("cate_model_selection")
-    cols = _pick(t, ["outcome", "model", "rloss_heldout", "auuc_normalized", "qini_normalized", "blp_pvalue", "rate",
-                     "selected"])
-    df = t[cols].copy()
-    if "outcome" in df:
-        df["outcome"] = [label("outcome", o, lang) for o in df["outcome"]]
-    if "rate" in df and {"rate_ci_low", "rate_ci_high"} <= set(t.columns):
-        df["rate"] = [f"{f.num(r, 3)} {f.ci(lo, hi, 'num:3')}" for r, lo, hi in
-                      zip(t["rate"], t["rate_ci_low"], t["rate_ci_high"])]
-    if "selected" in df:
-        df["selected"] = ["✓" if truthy(v) else "" for v in df["selected"]]
-    headers = ({"outcome": "Outcome", "model": "Model", "rloss_heldout": "Held-out R-loss", "auuc_normalized": "AUUC (norm.)",
-                "qini_normalized": "Qini (norm.)", "blp_pvalue": "BLP p", "rate": "RATE [95% CI]", "selected": "Chosen"}
-               if en else
-               {"outcome": "성과", "model": "모형", "rloss_heldout": "검증 R-손실", "auuc_normalized": "AUUC (정규화)",
-                "qini_normalized": "Qini (정규화)", "blp_pvalue": "BLP p값", "rate": "RATE [95% CI]", "selected": "선택"})
-    fmts = {"outcome": "text", "model": "text", "rloss_heldout": "num:3", "auuc_normalized": "num:3",
-            "qini_normalized": "num:3", "blp_pvalue": "p", "rate": "text", "selected": "text"}
-    parts = []
-    n_models = t["model"].nunique() if "model" in t else len(t)
-    parts.append(
-        (f"{n_models} CATE learners were fitted with cross-fitting, so every household's effect is predicted by a model "
-         f"that never saw its outcome, and compared on held-out folds (@tbl-cate-models). The rule that picks a model was "
-         f"fixed in params.yaml before the policy was looked at."
-         if en else
-         f"CATE 학습기 {n_models}개를 교차적합으로 학습해 모든 가구의 효과를 그 가구의 결과를 보지 않은 모형이 예측하게 "
-         f"하고, 검증 폴드에서 비교했다(@tbl-cate-models). 모형 선택 규칙은 정책을 보기 전에 params.yaml에 정해 두었다."))
-    parts.append(pipe_table(f, df, formats={k: v for k, v in fmts.items() if k in df}, headers={k: v for k, v in headers.items() if k in df},
-                         caption="CATE model comparison on held-out folds" if en else "검증 폴드에서의 CATE 모형 비교",
-                         label="tbl-cate-models"))
-    if has_table(res, "customer_cate"):
-        c = res.table("customer_cate")
-        sel = t[t["selected"].map(truthy)] if "selected" in t else t.head(0)
-        rows = []
-        for _, s in sel.iterrows():
-            g = c[(c["outcome"] == s["outcome"]) & (c["model"] == s["model"])] if {"outcome", "model"} <= set(c.columns) else c
-            if g.empty:
-                continue
-            rows.append({"outcome": label("outcome", s["outcome"], lang), "model": s["model"], "n": len(g),
-                         "mean": g["cate"].mean(), "pos": (g["cate"] > 0).mean(),
-                         "sig": (g["cate_ci_low"] > 0).mean() if "cate_ci_low" in g else np.nan,
-                         "overlap": g["in_overlap"].mean() if "in_overlap" in g else np.nan})
-        if rows:
-            hdr = ({"outcome": "Outcome", "model": "Model", "n": "Households", "mean": "Mean CATE", "pos": "CATE > 0",
-                    "sig": "CI above 0", "overlap": "In overlap"} if en else
-                   {"outcome": "성과", "model": "모형", "n": "가구 수", "mean": "평균 CATE", "pos": "CATE > 0 비율",
-                    "sig": "구간이 0 초과", "overlap": "중첩 구간 비율"})
-            parts.append(pipe_table(f, pd.DataFrame(rows), formats={"outcome": "text", "model": "text", "mean": "num:2",
-                                                              "pos": "pct", "sig": "pct", "overlap": "pct"},
-                                 headers=hdr, caption=("Out-of-fold CATE of the chosen models" if en
-                                                       else "선택한 모형의 교차적합 CATE"), label="tbl-cate-summary"))
-    return "\n\n".join(parts)
 
 
 def _refutation_section(res: Results, lang: str) -> str:
@@ -346,9 +229,13 @@ def later_stage_sections(res: Results, lang: str = "en", level: int = 2) -> str:
     return "\n\n".join(out)
 
 
-def later_stage_figures(res: Results, stage: str, lang: str = "en") -> list[tuple[str, Path]]:
-    """(caption, path) of each figure a later stage wrote, language variant preferred."""
-    return [(_figure_caption(name, lang), res.figure(name, lang)) for name in stage_figures(res, stage)]
+def later_stage_figures(res: Results, stages: str | tuple[str, ...], lang: str = "en") -> list[tuple[str, Path]]:
+    """(caption, path) of each figure the later stage(s) wrote (figure folders ``stages``),
+    language variant preferred, the figures of :data:`_FIG_ORDER` first."""
+    names = [n for s in ((stages,) if isinstance(stages, str) else stages) for n in stage_figures(res, s)]
+    rank = {stem: i for i, stem in enumerate(_FIG_ORDER)}
+    names.sort(key=lambda n: rank.get(n.split("/")[-1], len(rank)))
+    return [(_figure_caption(name, lang), res.figure(name, lang)) for name in names]
 
 
 def show_later_stages(res: Results, lang: str = "en", level: int = 2) -> None:
