@@ -20,7 +20,7 @@ import pytest
 from segtarget.report import facts as F, labels as L, tables as TB, track2 as T2, track2_stages as S2
 from segtarget.report.render import render_project
 from segtarget.report.results import ROOT_ENV, Formatter, Results
-from workflow_helpers import ROOT, copy_project, snakemake, tiny_params
+from workflow_helpers import ROOT
 
 pytestmark = pytest.mark.workflow
 

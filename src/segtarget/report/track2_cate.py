@@ -343,8 +343,8 @@ def cate_summary_section(res: Results, lang: str) -> str:
                 f"{len(beat)} of {len(g)} learners beat the constant effect on held-out data ({', '.join(beat)}); the "
                 f"best lowers the loss by {f.pct(best, 2)}, which is the size of the heterogeneity the data support."
                 if beat else
-                f"no learner beats the constant effect on held-out data: the heterogeneity the learners report is not "
-                f"supported by the data, and targeting on it would be targeting on noise."))
+                "no learner beats the constant effect on held-out data: the heterogeneity the learners report is not "
+                "supported by the data, and targeting on it would be targeting on noise."))
         else:
             parts.append(f"{ko_particle(what, '은')} " + (
                 f"학습기 {len(g)}개 가운데 {len(beat)}개가 검증 자료에서 상수 효과보다 낫다({', '.join(beat)}). 가장 나은 "
