@@ -54,7 +54,13 @@ TABLES: dict[str, tuple[list[str] | None, list[str]]] = {
     "balance.csv": (["covariate"], ["smd_unweighted", "smd_weighted", "smd_overlap"]),
     "ate.csv": (["outcome", "method", "population"], ["estimate", "se", "ci_low", "ci_high", "n"]),
     "cate_summary.csv": (["outcome", "model"], ["mean_cate", "sd_cate", "rloss_heldout", "rloss_constant"]),
+    "cate_model_selection.csv": (["outcome", "model"], ["rloss_heldout", "auuc_normalized", "rate", "rate_ci_low",
+                                                        "rate_ci_high", "blp_pvalue", "selected"]),
 }
+
+#: Free-text metrics (a selection's reason, a note) quote numbers rounded for a reader; they
+#: are not compared: the numbers they quote are, one by one.
+TEXT_KEYS = ("reason", "note")
 
 COLUMNS = ["quantity", "reference", "run", "difference", "tolerance", "passed"]
 
@@ -91,7 +97,7 @@ def summarize(results_dir: str | os.PathLike) -> dict:
         raise InputError(f"{metrics}: file not found; run the workflow first")
     leaves: dict = {}
     _leaves(json.loads(metrics.read_text()), "", leaves)
-    out.update({f"metrics:{k}": _number(v) for k, v in leaves.items()})
+    out.update({f"metrics:{k}": _number(v) for k, v in leaves.items() if k.rsplit(".", 1)[-1] not in TEXT_KEYS})
     for name, (keys, values) in TABLES.items():
         path = root / "tables" / name
         if not path.is_file():
