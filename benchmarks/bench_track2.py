@@ -1,4 +1,4 @@
-"""Benchmark of the Track 2 stages: cohort, positivity, ate and cate (not a test).
+"""Benchmark of the Track 2 stages: cohort, positivity, ate, cate and cate_eval (not a test).
 
 Runs the stage scripts in sequence, each in a fresh subprocess, on canonical tables
 (default: the project's ``data/interim``, i.e. the data of the last ingest) with the project's
@@ -43,9 +43,14 @@ def main() -> None:
                     "--scores", str(t / "propensity_scores.csv"), "--out", str(t / "ate.csv"),
                     "--figures-dir", str(t / "fig_ate"), "--metrics", str(t / "ate.json")],
             "cate": [py, str(ROOT / "scripts/cate.py"), "--params", args.params, "--cohort", str(t / "cohort.csv"),
-                     "--scores", str(t / "propensity_scores.csv"), "--out", str(t / "customer_cate.csv"),
+                     "--scores", str(t / "propensity_scores.csv"), "--out", str(t / "cate_predictions.csv"),
                      "--summary", str(t / "cate_summary.csv"), "--figures-dir", str(t / "fig_cate"),
                      "--metrics", str(t / "cate.json")],
+            "cate_eval": [py, str(ROOT / "scripts/cate_eval.py"), "--params", args.params, "--cohort", str(t / "cohort.csv"),
+                          "--scores", str(t / "propensity_scores.csv"), "--predictions", str(t / "cate_predictions.csv"),
+                          "--out", str(t / "customer_cate.csv"), "--selection", str(t / "cate_model_selection.csv"),
+                          "--curves", str(t / "uplift_curves.csv"), "--calibration", str(t / "cate_calibration.csv"),
+                          "--figures-dir", str(t / "fig_cate_eval"), "--metrics", str(t / "cate_eval.json")],
         }
         for _ in range(args.runs):
             for name, cmd in stages.items():
