@@ -15,7 +15,7 @@ Learners (:data:`MODELS`)
 =================  =====================================================================
 
 Honesty by construction: the cohort's households are split into the same grouped folds the
-propensity stage used (:func:`segtarget.track2.propensity.make_folds`); for each fold every learner
+propensity stage used (:func:`segtarget.track2.design.make_folds`); for each fold every learner
 is fitted on the other folds only and predicts the held-out units, so no unit's CATE comes
 from a model that saw its outcome, and a household's campaigns never straddle a training
 and a held-out part. Learners with internal cross-fitting (DR, DML) get the household codes
@@ -61,11 +61,10 @@ from segtarget.core.errors import InputError, ParamError
 from segtarget.data.schemas import CAMPAIGN, HOUSEHOLD
 from segtarget.track2.design import (
     as_matrix,
-    as_propensity,
     as_treatment,
-    cohort_with_scores,
+    cohort_design,
     group_codes,
-    make_folds,
+    make_folds,  # noqa: F401 (the module example)
     signed_log1p,
     single_thread,
 )
@@ -279,11 +278,8 @@ def run_cate(cohort: pd.DataFrame, scores: pd.DataFrame, cate: dict, ate: dict, 
              origin: str = "cohort.csv", n_jobs: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """The CATE stage: customer_cate table, summary table and the stage's metrics."""
     outcomes = list(ate["outcomes"])
-    df, covs, ps_model = cohort_with_scores(cohort, scores, outcomes, origin)
-    t = as_treatment(df["treated"])
-    e = as_propensity(df["propensity"], len(t))
-    codes = group_codes(df[HOUSEHOLD], len(t))
-    folds = make_folds(t, codes, positivity["n_splits"], positivity["seed"])
+    d = cohort_design(cohort, scores, outcomes, positivity, origin)
+    df, covs, ps_model, t, e, codes, folds = d.df, d.covariates, d.ps_model, d.t, d.e, d.codes, d.folds
     in_overlap = trim_mask(e, ate["trim_low"], ate["trim_high"])
     train_mask = in_overlap if cate["train_population"] == "trimmed" else np.ones(len(t), bool)
     kwargs = dict(outcome_model=cate["outcome_model"], propensity_model=ps_model,

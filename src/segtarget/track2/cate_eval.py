@@ -39,7 +39,7 @@ from statsmodels.regression.linear_model import OLS
 from segtarget.core.errors import InputError, ParamError
 from segtarget.data.schemas import CAMPAIGN, HOUSEHOLD
 from segtarget.track2.cate import CUSTOMER_CATE_COLUMNS as PREDICTION_COLUMNS
-from segtarget.track2.design import as_propensity, as_treatment, cohort_with_scores, fold_ids, group_codes, make_folds
+from segtarget.track2.design import cohort_design, fold_ids, group_codes
 from segtarget.track2.evaluation import CONSTANT, SELECTION_RULES, calibration_groups, dr_scores, evaluate_models, select_model
 from segtarget.track2.outcome_models import cross_fit_mean_outcome, cross_fit_outcomes
 from segtarget.track2.positivity import trim_mask
@@ -202,11 +202,8 @@ def run_cate_eval(cohort: pd.DataFrame, scores: pd.DataFrame, predictions: pd.Da
     """The stage: nuisances, DR scores, every model's evaluation, the choice, customer_cate."""
     _check_params(cate_eval)
     outcomes = list(ate["outcomes"])
-    df, covs, _ = cohort_with_scores(cohort, scores, outcomes, origin)
-    t = as_treatment(df["treated"])
-    e = as_propensity(df["propensity"], len(t))
-    codes = group_codes(df[HOUSEHOLD], len(t))
-    folds = make_folds(t, codes, positivity["n_splits"], positivity["seed"])
+    d = cohort_design(cohort, scores, outcomes, positivity, origin)
+    df, covs, t, e, folds = d.df, d.covariates, d.t, d.e, d.folds
     ov = trim_mask(e, ate["trim_low"], ate["trim_high"])
     if ov.sum() < 2 or len(np.unique(t[ov])) < 2:
         raise InputError(f"propensity_scores.csv: {int(ov.sum())} units inside [ate.trim_low, ate.trim_high] with "

@@ -12,6 +12,7 @@ others.
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -185,3 +186,29 @@ def cohort_with_scores(cohort: pd.DataFrame, scores: pd.DataFrame, outcomes, ori
     selected = [c.removeprefix("propensity_") for c in scores.columns
                 if c.startswith("propensity_") and scores[c].equals(scores["propensity"])]
     return df, covs, selected[0] if selected else "logit"
+
+
+@dataclass
+class CohortDesign:
+    """A cohort ready for the estimators: the joined table and the arrays every stage derives
+    from it the same way (so that units, clusters and folds line up across stages)."""
+
+    df: pd.DataFrame          # cohort joined to the propensity scores, cohort order
+    covariates: list[str]     # the x_ columns
+    ps_model: str             # the propensity family the positivity stage selected
+    t: np.ndarray             # 0/1 treatment
+    e: np.ndarray             # out-of-fold propensity
+    codes: np.ndarray         # household cluster codes
+    folds: list               # the positivity stage's household-grouped folds
+
+
+def cohort_design(cohort: pd.DataFrame, scores: pd.DataFrame, outcomes, positivity: dict,
+                  origin: str = "cohort.csv") -> CohortDesign:
+    """:func:`cohort_with_scores` plus treatment, propensity, clusters and the folds rebuilt
+    exactly as the positivity stage cut them (``positivity.n_splits``, ``positivity.seed``)."""
+    df, covs, ps_model = cohort_with_scores(cohort, scores, outcomes, origin)
+    t = as_treatment(df["treated"])
+    e = as_propensity(df["propensity"], len(t))
+    codes = group_codes(df[HOUSEHOLD], len(t))
+    folds = make_folds(t, codes, positivity["n_splits"], positivity["seed"])
+    return CohortDesign(df, covs, ps_model, t, e, codes, folds)
