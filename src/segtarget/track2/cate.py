@@ -254,7 +254,7 @@ def cate_summary(table: pd.DataFrame, m_hat: dict[str, np.ndarray], y: dict[str,
     rows = []
     for (outcome, model), g in table.groupby(["outcome", "model"], sort=False):
         if len(g) != len(y[outcome]):
-            raise InputError(f"customer_cate: {outcome}/{model} has {len(g)} rows; expected one per cohort unit ({len(y[outcome])})")
+            raise InputError(f"cate_predictions: {outcome}/{model} has {len(g)} rows; expected one per cohort unit ({len(y[outcome])})")
         ov = g["in_overlap"].to_numpy() == 1
         yy, mm = y[outcome], m_hat[outcome]
         tt, ee, tau = g["treated"].to_numpy(), g["propensity"].to_numpy(), g["cate"].to_numpy()
@@ -276,7 +276,7 @@ def cate_summary(table: pd.DataFrame, m_hat: dict[str, np.ndarray], y: dict[str,
 
 def run_cate(cohort: pd.DataFrame, scores: pd.DataFrame, cate: dict, ate: dict, positivity: dict,
              origin: str = "cohort.csv", n_jobs: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """The CATE stage: customer_cate table, summary table and the stage's metrics."""
+    """The CATE stage: out-of-fold predictions table (cate_predictions.csv), summary table and the stage's metrics."""
     outcomes = list(ate["outcomes"])
     d = cohort_design(cohort, scores, outcomes, positivity, origin)
     df, covs, ps_model, t, e, codes, folds = d.df, d.covariates, d.ps_model, d.t, d.e, d.codes, d.folds
