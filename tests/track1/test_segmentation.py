@@ -1,7 +1,7 @@
 """Track 1 segmentation: NMF statistics, rank and k rules, stability, profiles, script.
 
 Most tests run the chain on a small synthetic feature table with planted segments
-(:func:`segtarget.track1.segmentation.planted_feature_table`) and a reduced configuration (short
+(:func:`segtarget.track1.planted.planted_feature_table`) and a reduced configuration (short
 grids, few restarts and resamples) so the module runs in well under a minute.
 """
 
@@ -23,12 +23,8 @@ from segtarget.track1 import clustering, figures as figures_track1, nmf, preproc
 from segtarget.core.errors import InputError, ParamError
 from segtarget.core.io import write_csv
 from segtarget.core.params import load_schema
-from segtarget.track1.segmentation import (
-    SegmentationConfig,
-    planted_feature_table,
-    run_segmentation,
-    track1_metrics,
-)
+from segtarget.track1.planted import planted_feature_table
+from segtarget.track1.segmentation import SegmentationConfig, run_segmentation, track1_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,6 +38,7 @@ FAST = dict(
     k_bootstrap_pairs=3,
     kmeans_n_init=4,
     stability_resamples=12,
+    k_stability_resamples=6,
 )
 N_PLANTED, K_PLANTED = 450, 3
 
@@ -122,7 +119,7 @@ def test_metrics_block(result):
         "davies_bouldin", "bootstrap_ari_mean", "bootstrap_ari_ci", "min_segment_jaccard",
     }
     assert required <= set(m)
-    assert m["households"] == N_PLANTED and m["features"] == len(preprocess.ORIGINAL_NMF_FEATURES)
+    assert m["households"] == N_PLANTED and m["features"] == len(preprocess.BEHAVIOUR_FEATURES)
     assert m["nmf_rank"] == result.rank and m["k"] == result.k
     assert len(m["bootstrap_ari_ci"]) == 2
     assert m["evar_uncentered"] >= m["r2_centered"]
@@ -230,7 +227,8 @@ def test_changing_k_rule_changes_segments(planted, result):
     assert other.k == result.k + 2
     assert len(other.profiles) == other.k == other.segments["segment"].nunique()
     assert len(other.stability) == other.k
-    assert other.cluster_selection.equals(result.cluster_selection)  # the grid itself does not change
+    common = list(other.cluster_selection.columns)  # max_stable adds per-k stability and gap columns
+    assert other.cluster_selection.equals(result.cluster_selection[common])  # the grid itself does not change
 
 
 def test_changing_feature_list_changes_outputs(planted):
@@ -395,54 +393,34 @@ def test_script_missing_column_exits_with_one_line(planted, tmp_path, capsys):
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     features = tmp_path / "customer_features.csv"
-    planted[0].drop(columns=["monetary_std"]).to_csv(features, index=False)
+    planted[0].drop(columns=["share_fresh"]).to_csv(features, index=False)
     ap = cli.parser("segment")
-    for opt in ("--features", "--tables-dir", "--figures-dir", "--metrics"):
+    for opt in ("--features", "--tables-dir", "--figures-dir", "--metrics", "--model"):
         ap.add_argument(opt)
     argv = ["--params", str(_params(tmp_path)), "--features", str(features), "--tables-dir", str(tmp_path / "tables"),
-            "--figures-dir", str(tmp_path / "figures"), "--metrics", str(tmp_path / "metrics.json")]
+            "--figures-dir", str(tmp_path / "figures"), "--metrics", str(tmp_path / "metrics.json"),
+            "--model", str(tmp_path / "model.json")]
     with pytest.raises(SystemExit) as e:
         cli.main(script.run, ap, argv)
     assert e.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
-    assert lines[-1].startswith("error: ") and "monetary_std" in lines[-1]
+    assert lines[-1].startswith("error: ") and "share_fresh" in lines[-1]
     assert not (tmp_path / "tables").exists() and not (tmp_path / "metrics.json").exists()
 
 
-def test_segment_names_stay_unique_when_factors_collide():
-    from segtarget.track1.profiles import _names
+def test_segment_names_stay_unique_when_behaviours_collide():
+    from segtarget.track1.describe import segment_names
 
-    att = pd.DataFrame({
-        "segment": [1, 2, 3],
-        "value_tier": ["High", "High", "High"],
-        "lapsing": [False, False, False],
-        "f1_idx": [0, 0, 0],
-        "qual_en": ["high visits", "high visits", "high spend"],
-        "qual_ko": ["방문 높음", "방문 높음", "구매액 높음"],
-    })
-    factors = pd.DataFrame({"label": ["a", "b"], "label_ko": ["가", "나"]})
-    en, ko = _names(att, factors)
-    assert len(set(en)) == 3 and len(set(ko)) == 3
-    assert en[2] == "High value: a (high spend)" and en[0] == "High value: a (S1)"
-
-
-def test_colliding_segments_are_told_apart_by_their_inputs():
-    from segtarget.track1.profiles import segment_attributes
-
-    # segments 1 and 2 are both dominated by F1 and in the same tier; one buys more often,
-    # the other buys bigger baskets; segment 3 (low spend) is dominated by F2
-    n = 30
-    feats = pd.DataFrame({
-        "household_id": np.arange(3 * n),
-        "monetary_sales": np.r_[np.full(2 * n, 100.0), np.full(n, 10.0)],
-        "frequency": np.r_[np.full(n, 20.0), np.full(n, 5.0), np.full(n, 1.0)],
-        "monetary_avg_basket_sales": np.r_[np.full(n, 5.0), np.full(n, 20.0), np.full(n, 10.0)],
-    })
-    seg = np.repeat([1, 2, 3], n)
-    W = np.c_[np.r_[np.full(n, 1.0), np.full(n, 1.1), np.zeros(n)], np.r_[np.zeros(2 * n), np.ones(n)]]
-    factors = pd.DataFrame({"factor": ["F1", "F2"], "label": ["a", "b"], "label_ko": ["가", "나"]})
-    names = ["frequency", "monetary_avg_basket_sales"]
-    att = segment_attributes(feats, seg, W, factors, X=feats[names].to_numpy(), feature_names=names)
-    assert att["segment_name"].tolist() == [
-        "High value: a (high visits)", "High value: a (high basket value)", "Low value: b"]
-    assert att["segment_name_ko"].tolist()[:2] == ["고가치: 가 (방문 횟수 높음)", "고가치: 가 (객단가 높음)"]
+    # segments 1 and 2 share their top two behaviours and differ on the third; 3 and 4 are identical
+    D = pd.DataFrame({
+        "share_fresh": [1.5, 1.4, -1.0, -1.0],
+        "discount_usage_pct": [0.9, 0.8, 0.3, 0.3],
+        "private_label_ratio": [0.5, -0.6, 0.0, 0.0],
+    }, index=[1, 2, 3, 4])
+    names = segment_names(D)
+    assert names["segment_name"].tolist()[:2] == [
+        "Fresh-food lovers, deal seekers, private-label fans", "Fresh-food lovers, deal seekers, brand loyal"]
+    assert names["segment_name"].tolist()[2:] == [  # identical: a third behaviour does not help, so the id
+        "Little fresh food, deal seekers, private-label fans (S3)", "Little fresh food, deal seekers, private-label fans (S4)"]
+    assert names["segment_name_ko"].nunique() == 4
+    assert names["top_feature"].tolist() == ["share_fresh"] * 4

@@ -46,6 +46,7 @@ def code_deps(stage):
 SEGMENT_TABLES = [
     "nmf_rank_selection", "factor_loadings", "cluster_selection", "segment_stability",
     "segments", "segment_profiles", "segment_strategy", "segment_separation", "factor_names",
+    "segment_feature_differences", "segment_value_tiers", "segment_recipe_comparison",
 ]
 POSITIVITY_TABLES = ["propensity_scores", "positivity", "balance", "propensity_models", "propensity_calibration"]
 METRIC_PARTS = [

@@ -28,6 +28,7 @@ rule segment:
         features="results/tables/customer_features.csv",
     output:
         tables=expand("results/tables/{name}.csv", name=SEGMENT_TABLES),
+        model="results/models/segmentation.json",
         figures=directory("results/figures/segment"),
         metrics="results/metrics/segment.json",
     params:
@@ -40,4 +41,5 @@ rule segment:
         "../../environment.yml"
     shell:
         "python scripts/segment.py --params params.yaml --features {input.features}"
-        " --tables-dir results/tables --figures-dir {output.figures} --metrics {output.metrics} --log {log}"
+        " --tables-dir results/tables --model {output.model} --figures-dir {output.figures}"
+        " --metrics {output.metrics} --log {log}"

@@ -22,7 +22,7 @@ from sklearn.metrics import (
 
 from segtarget.core.errors import ParamError
 
-K_RULES = ("min_davies_bouldin", "max_silhouette", "max_bootstrap_ari", "fixed")
+K_RULES = ("max_stable", "min_davies_bouldin", "max_silhouette", "max_bootstrap_ari", "fixed")
 K_COLUMNS = ["k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin", "bootstrap_ari"]
 
 
@@ -104,9 +104,67 @@ def cluster_selection_table(
     return pd.DataFrame(rows, columns=K_COLUMNS)
 
 
-def select_k(table: pd.DataFrame, rule: str, fixed: int | None = None, min_bootstrap_ari: float = 0.0) -> int:
+def gap_statistic(W: np.ndarray, ks, n_refs: int = 10, n_init: int = 3, random_state: int = 42) -> pd.DataFrame:
+    """Tibshirani, Walther & Hastie's (2001) gap statistic per k, with its standard error.
+
+    ``gap(k) = mean_b log(W*_kb) - log(W_k)``: how much tighter K-means packs the data
+    than it packs ``n_refs`` structureless reference sets (uniform over the data's
+    principal-component box, the paper's reference "b"). ``gap_se = sd_b * sqrt(1 + 1/B)``.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> W = np.vstack([rng.normal(c, 0.05, (60, 2)) for c in ([0, 0], [1, 1], [0, 1])])
+    >>> t = gap_statistic(W, [2, 3, 4, 5], n_refs=5)
+    >>> gap_k(t)
+    3
+    """
+    W = np.asarray(W, dtype=float)
+    rng = np.random.default_rng(random_state)
+    C = W - W.mean(axis=0)
+    _, _, Vt = np.linalg.svd(C, full_matrices=False)
+    Z = C @ Vt.T
+    lo, hi = Z.min(axis=0), Z.max(axis=0)
+    refs = [rng.uniform(lo, hi, Z.shape) @ Vt for _ in range(n_refs)]
+    rows = []
+    for k in ks:
+        k = int(k)
+        log_w = np.log(max(fit_kmeans(W, k, n_init, random_state).inertia_, 1e-300))
+        ref = np.array([np.log(max(fit_kmeans(R, k, n_init, random_state).inertia_, 1e-300)) for R in refs])
+        rows.append({"k": k, "gap": float(ref.mean() - log_w),
+                     "gap_se": float(ref.std() * np.sqrt(1 + 1 / n_refs)) if n_refs > 1 else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def gap_k(table: pd.DataFrame) -> int:
+    """The paper's rule: the smallest k with ``gap(k) >= gap(k+1) - se(k+1)`` (else the largest k)."""
+    t = table.sort_values("k")
+    k, g, se = t["k"].to_numpy(), t["gap"].to_numpy(dtype=float), t["gap_se"].to_numpy(dtype=float)
+    for i in range(len(k) - 1):
+        if np.round(g[i], 10) >= np.round(g[i + 1] - np.nan_to_num(se[i + 1]), 10):
+            return int(k[i])
+    return int(k[-1])
+
+
+def select_k(
+    table: pd.DataFrame,
+    rule: str,
+    fixed: int | None = None,
+    min_bootstrap_ari: float = 0.0,
+    min_jaccard: float = 0.75,
+    min_share: float = 0.05,
+) -> int:
     """Apply the k rule to a cluster-selection table.
 
+    - ``max_stable`` (the default): the largest k whose every segment is stable on
+      whole-chain resamples (``min_jaccard`` column >= ``min_jaccard``, Hennig's "stable"
+      band) and holds at least ``min_share`` of the households (``min_share`` column): the
+      finest segmentation that holds up. When the table has a ``gap_cap`` column, k is
+      capped at it (the gap statistic's k, :func:`gap_k`): stability alone rewards any split K-means
+      makes the same way every time, including halving a one-humped group along its
+      longest axis (Ben-David, von Luxburg & Pal 2006), and the gap statistic caps k at the
+      number of groups the data's dispersion supports against a structureless reference.
+      If no k qualifies, the k with the highest minimum Jaccard among those meeting the
+      share floor (or among all k) is returned, and the caller says so.
     - ``min_davies_bouldin`` (the original's rule): the most compact, best separated
       partition by the Davies-Bouldin index.
     - ``max_silhouette``, ``max_bootstrap_ari``: the best k by that column.
@@ -122,6 +180,16 @@ def select_k(table: pd.DataFrame, rule: str, fixed: int | None = None, min_boots
     >>> select_k(t, "min_davies_bouldin"), select_k(t, "min_davies_bouldin", min_bootstrap_ari=0.8)
     (4, 3)
     """
+    if rule == "max_stable":
+        ok = stable_ks(table, min_jaccard, min_share)
+        if ok and "gap_cap" in table:
+            ok = [k for k in ok if k <= int(table["gap_cap"].iloc[0])] or [min(ok)]
+        if ok:
+            return max(ok)
+        t = table[table["min_share"].to_numpy(dtype=float) >= min_share]
+        t = t if len(t) else table
+        vals = -np.round(np.nan_to_num(t["min_jaccard"].to_numpy(dtype=float), nan=-1.0), 10)
+        return int(t["k"].to_numpy()[np.argmin(vals)])
     if rule == "fixed":
         if fixed is None:
             raise ParamError("segmentation.k_fixed is missing; expected an integer when k_rule is fixed")
@@ -141,3 +209,18 @@ def select_k(table: pd.DataFrame, rule: str, fixed: int | None = None, min_boots
     vals = sign * np.round(t[column].to_numpy(dtype=float), 10)
     vals = np.where(np.isnan(vals), np.inf, vals)
     return int(t["k"].to_numpy()[np.argmin(vals)])
+
+
+def stable_ks(table: pd.DataFrame, min_jaccard: float = 0.75, min_share: float = 0.05) -> list[int]:
+    """The k whose smallest segment share and lowest segment Jaccard both clear their floors.
+
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"k": [3, 4, 5], "min_jaccard": [.9, .8, .7], "min_share": [.2, .1, .1]})
+    >>> stable_ks(t), select_k(t, "max_stable"), select_k(t, "max_stable", min_jaccard=0.95)
+    ([3, 4], 4, 3)
+    """
+    j = table["min_jaccard"].to_numpy(dtype=float)
+    s = table["min_share"].to_numpy(dtype=float)
+    ok = np.nan_to_num(j, nan=-1.0) >= min_jaccard
+    ok &= np.nan_to_num(s, nan=-1.0) >= min_share
+    return [int(k) for k in table["k"].to_numpy()[ok]]

@@ -55,7 +55,14 @@ TEXT = {
         "loyalty_title": "Loyalty vs deal sensitivity",
         "freq_title": "Frequency vs spend",
         "factor_title": "Segments on factors {a} and {b}",
-        "profile_title": "Segment profiles (z-score of segment mean vs all households)",
+        "profile_title": "What sets segments apart: standardised difference (segment mean - all households) / SD",
+        "min_jaccard": "lowest segment Jaccard (higher better)",
+        "min_share": "smallest segment share",
+        "floor": "floor",
+        "tiers_title": "Segments x value tiers (RFM)",
+        "tiers_hh": "households: share of the segment",
+        "tiers_rev": "revenue: share of all revenue",
+        "tiers": ("High", "Medium", "Low"),
         "stab_title": "Segment stability: clusterboot Jaccard ({n} resamples, whole chain refitted)",
         "jaccard": "Jaccard (mean, {ci:.0%} interval)",
         "ari_title": "Global ARI vs full-data segments",
@@ -91,7 +98,14 @@ TEXT = {
         "loyalty_title": "충성도 대 할인 민감도",
         "freq_title": "구매 빈도 대 구매액",
         "factor_title": "요인 {a}, {b} 기준 세그먼트",
-        "profile_title": "세그먼트 프로파일 (전체 고객 대비 세그먼트 평균의 z-점수)",
+        "profile_title": "세그먼트 차이: 표준화 차이 (세그먼트 평균 - 전체 평균) / 표준편차",
+        "min_jaccard": "최저 세그먼트 Jaccard (높을수록 좋음)",
+        "min_share": "최소 세그먼트 비중",
+        "floor": "기준",
+        "tiers_title": "세그먼트 x 가치 등급 (RFM)",
+        "tiers_hh": "고객 수: 세그먼트 내 비중",
+        "tiers_rev": "매출: 전체 매출 대비 비중",
+        "tiers": ("고가치", "중가치", "저가치"),
         "stab_title": "세그먼트 안정성: clusterboot Jaccard ({n}회 재표본, 전체 과정 재적합)",
         "jaccard": "Jaccard (평균, {ci:.0%} 구간)",
         "ari_title": "전체 ARI (전체 데이터 세그먼트 대비)",
@@ -172,16 +186,21 @@ def fig_rank_selection(table: pd.DataFrame, rank: int, lang: str = "en") -> Figu
     return fig
 
 
-def fig_cluster_selection(table: pd.DataFrame, k: int, lang: str = "en") -> Figure:
+def fig_cluster_selection(table: pd.DataFrame, k: int, lang: str = "en", floors: dict | None = None) -> Figure:
+    """One panel per k-table column; ``floors`` (column -> value) draws the max_stable floors."""
     t = TEXT[lang]
-    cols = ["inertia", "silhouette", "calinski_harabasz", "davies_bouldin", "bootstrap_ari"]
-    fig = Figure(figsize=(17, 3.4))
+    cols = ["inertia", "silhouette", "calinski_harabasz", "davies_bouldin", "bootstrap_ari", "min_jaccard", "min_share"]
+    cols = [c for c in cols if c in table]
+    fig = Figure(figsize=(3.4 * len(cols), 3.4))
     axes = fig.subplots(1, len(cols))
     for ax, col in zip(axes, cols):
         ax.plot(table["k"], table[col], "o-")
         ax.set_title(t[col], fontsize=9)
         ax.set_xlabel(t["k"])
         ax.set_xticks(list(table["k"]))
+        if floors and col in floors:
+            ax.axhline(floors[col], color="grey", ls=":", lw=1)
+            ax.text(ax.get_xlim()[0], floors[col], f" {t['floor']} {floors[col]:g}", fontsize=7, va="bottom")
         _mark(ax, k, f" {t['chosen']}: {k}")
     fig.suptitle(t["k_title"])
     fig.tight_layout()
@@ -300,6 +319,30 @@ def fig_sizes(profiles: pd.DataFrame, lang: str = "en") -> Figure:
     return fig
 
 
+def fig_value_tiers(crosstab: pd.DataFrame, lang: str = "en") -> Figure:
+    """Two heatmaps: each segment's tier mix (share of its households) and each cell's revenue share."""
+    t = TEXT[lang]
+    segs = sorted(crosstab["segment"].unique())
+    tiers = ["High", "Medium", "Low"]
+    name_col = "segment_name_ko" if lang == "ko" else "segment_name"
+    names = crosstab.drop_duplicates("segment").set_index("segment")[name_col]
+    fig = Figure(figsize=(11, 1.6 + 0.55 * len(segs)))
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, col, title, cmap in ((axes[0], "share_of_segment", t["tiers_hh"], "Blues"),
+                                 (axes[1], "revenue_share", t["tiers_rev"], "Greens")):
+        M = crosstab.pivot(index="segment", columns="value_tier", values=col).reindex(index=segs, columns=tiers)
+        ax.imshow(M.to_numpy(dtype=float), aspect="auto", cmap=cmap, vmin=0)
+        for i in range(M.shape[0]):
+            for j in range(M.shape[1]):
+                ax.text(j, i, f"{M.iat[i, j]:.0%}", ha="center", va="center", fontsize=8)
+        ax.set_xticks(range(3), list(t["tiers"]))
+        ax.set_title(title, fontsize=9)
+    axes[0].set_yticks(range(len(segs)), [_wrap(f"S{s} {names[s]}", 36) for s in segs], fontsize=8)
+    fig.suptitle(t["tiers_title"])
+    fig.tight_layout()
+    return fig
+
+
 def _wrap(s: str, width: int) -> str:
     words, lines, cur = s.split(" "), [], ""
     for w in words:
@@ -326,8 +369,10 @@ def figure_specs(result, features: pd.DataFrame | None = None) -> list[tuple[str
     specs = [
         ("factor_loadings_heatmap", lambda lang: fig_loadings(result.loadings, result.factor_names, lang)),
         ("nmf_rank_selection", lambda lang: fig_rank_selection(result.rank_selection, result.rank, lang)),
-        ("cluster_selection", lambda lang: fig_cluster_selection(result.cluster_selection, result.k, lang)),
+        ("cluster_selection", lambda lang: fig_cluster_selection(
+            result.cluster_selection, result.k, lang, {"min_jaccard": cfg.k_min_jaccard, "min_share": cfg.min_segment_share})),
         ("segment_sizes", lambda lang: fig_sizes(prof, lang)),
+        ("segment_value_tiers", lambda lang: fig_value_tiers(result.value_tiers, lang)),
     ]
     loyalty = "purchase_regularity" if "purchase_regularity" in prof else "frequency_per_week"
     deal = next((c for c in ("discount_usage_pct", "discount_rate", "coupon_savings_ratio") if c in prof), None)

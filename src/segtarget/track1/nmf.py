@@ -32,6 +32,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy import optimize
 from scipy.cluster.hierarchy import average, cophenet
 from scipy.spatial.distance import squareform
 from sklearn.base import BaseEstimator, clone
@@ -134,6 +135,49 @@ class FactorModel(BaseEstimator):
 
     def fit_transform(self, X, y=None):
         return self.fit(X).scores_
+
+
+def nnls_scores(X, components: np.ndarray) -> np.ndarray:
+    """Factor scores of each row with the loadings held fixed: ``argmin_{w >= 0} ||x - w H||``.
+
+    Solved exactly, so a household's scores depend on its own features only, never on
+    which other rows are scored with it (scikit-learn's ``NMF.transform`` starts its
+    solver from the batch mean and stops at a tolerance, so the same household can get
+    slightly different scores in different batches; segments assigned from a saved model
+    must not). For the small ranks used here (<= 12) every support set S is tried at once
+    for all rows: the least-squares solution on S is a candidate when it is non-negative,
+    and the NNLS optimum is the feasible candidate with the smallest residual (the
+    problem is convex, so its optimum is the unconstrained optimum on its own support).
+    Larger ranks fall back to :func:`scipy.optimize.nnls` row by row.
+
+    >>> import numpy as np
+    >>> H = np.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> nnls_scores(np.array([[2.0, 3.0], [-1.0, 4.0]]), H).tolist()
+    [[2.0, 3.0], [0.0, 4.0]]
+    """
+    X = np.asarray(X, dtype=float)
+    H = np.asarray(components, dtype=float)
+    r = H.shape[0]
+    if r > 12:
+        return np.vstack([optimize.nnls(H.T, x)[0] for x in X]) if len(X) else np.empty((0, r))
+    best = np.zeros((X.shape[0], r))
+    best_err = np.einsum("ij,ij->i", X, X)
+    for mask in range(1, 2**r):
+        S = [j for j in range(r) if mask >> j & 1]
+        Hs = H[S]
+        # einsum's own loops, not BLAS: a row's result must not depend on the batch it is in
+        w = np.einsum("ij,jk->ik", X, np.linalg.pinv(Hs))
+        ok = (w >= 0).all(axis=1)
+        if not ok.any():
+            continue
+        resid = X - np.einsum("ik,kj->ij", w, Hs)
+        err = np.einsum("ij,ij->i", resid, resid)
+        better = ok & (err < best_err - 1e-12 * (1.0 + best_err))
+        if better.any():
+            best[np.ix_(better, S)] = w[better]
+            best[np.ix_(better, [j for j in range(r) if j not in S])] = 0.0
+            best_err = np.where(better, err, best_err)
+    return best
 
 
 def nmf_fit_statistics(X: np.ndarray, W: np.ndarray, H: np.ndarray) -> dict[str, float]:

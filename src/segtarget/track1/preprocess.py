@@ -70,6 +70,25 @@ HEAVY_TAILED_FEATURES: tuple[str, ...] = (
 
 TRANSFORMS = ("log1p_minmax", "minmax", "none")
 
+#: Scale-free behaviour features (shares, ratios, per-basket and per-visit measures): how a
+#: household shops, not how much. The default NMF inputs, so segments describe behaviour and
+#: value stays a separate axis (:mod:`segtarget.track1.value_tiers`).
+BEHAVIOUR_FEATURES: tuple[str, ...] = (
+    "share_grocery",
+    "share_fresh",
+    "share_bakery",
+    "share_health_beauty",
+    "share_alcohol",
+    "share_other",
+    "discount_usage_pct",
+    "coupon_savings_ratio",
+    "private_label_ratio",
+    "avg_products_per_basket",
+    "monetary_avg_basket_sales",
+    "purchase_regularity",
+    "days_between_purchases_avg",
+)
+
 
 IMPUTE = ("median", "zero")
 
@@ -127,6 +146,11 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
         Fill value for missing entries, learnt per column at fit time. The median (the
         default) puts a one-basket household's undefined gap between visits at a typical
         value instead of at an extreme one; ``zero`` is what the original did.
+    clip_quantile : float, default 0.0
+        Winsorise every column at its ``clip_quantile`` and ``1 - clip_quantile``
+        quantiles (learnt at fit time) before the log and the scaling. Without it one
+        household with 100% of its spend in a small department stretches that column's
+        min-max range so far that everybody else is squeezed near 0; 0 turns it off.
 
     Rows transformed after fitting (held-out rows, other resamples) can fall outside the
     fitted range; values below the fitted minimum are clipped to 0 because NMF needs
@@ -140,10 +164,11 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
     [[0.0, 0.0], [1.0, 1.0]]
     """
 
-    def __init__(self, method: str = "log1p_minmax", log_features=(), impute: str = "median"):
+    def __init__(self, method: str = "log1p_minmax", log_features=(), impute: str = "median", clip_quantile: float = 0.0):
         self.method = method
         self.log_features = log_features
         self.impute = impute
+        self.clip_quantile = clip_quantile
 
     def _log(self, X: np.ndarray) -> np.ndarray:
         if self.method == "log1p_minmax" and len(self.log_features):
@@ -162,7 +187,14 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
             warnings.simplefilter("ignore", RuntimeWarning)
             fill = np.nanmedian(X, axis=0) if self.impute == "median" else np.zeros(X.shape[1])
         self.fill_ = np.where(np.isnan(fill), 0.0, fill)
-        Z = self._log(self._impute(X))
+        if not 0.0 <= self.clip_quantile < 0.5:
+            raise ParamError(f"segmentation.clip_quantile = {self.clip_quantile} is invalid; expected 0 <= value < 0.5")
+        filled = self._impute(X)
+        if self.clip_quantile > 0:
+            self.clip_low_, self.clip_high_ = np.quantile(filled, [self.clip_quantile, 1 - self.clip_quantile], axis=0)
+        else:
+            self.clip_low_, self.clip_high_ = np.full(X.shape[1], -np.inf), np.full(X.shape[1], np.inf)
+        Z = self._log(self._clip(filled))
         self.min_ = Z.min(axis=0)
         rng = Z.max(axis=0) - self.min_
         self.scale_ = np.where(rng > 0, rng, 1.0)
@@ -172,9 +204,12 @@ class FeatureTransformer(TransformerMixin, BaseEstimator):
     def _impute(self, X: np.ndarray) -> np.ndarray:
         return np.where(np.isnan(X), self.fill_, X)
 
+    def _clip(self, X: np.ndarray) -> np.ndarray:
+        return np.clip(X, self.clip_low_, self.clip_high_)
+
     def transform(self, X):
         X = np.asarray(X, dtype=float)
-        Z = self._log(self._impute(X))
+        Z = self._log(self._clip(self._impute(X)))
         if self.method == "none":
             return np.clip(Z, 0.0, None)
         return np.clip((Z - self.min_) / self.scale_, 0.0, None)
