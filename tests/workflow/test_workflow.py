@@ -33,6 +33,9 @@ def test_results_contract(tiny_project):
         "segment_stability": "segment jaccard_mean jaccard_ci_low jaccard_ci_high band",
         "segments": "household_id segment segment_name",
         "segment_profiles": "segment segment_name n share revenue_share",
+        "segment_recipe_comparison": "recipe k silhouette davies_bouldin bootstrap_ari min_jaccard",
+        "segment_value_tiers": "segment value_tier households share_of_segment revenue_share",
+        "segment_feature_differences": "segment feature std_diff rank",
         "cohort_flow": "step n_treated n_control note",
         "cohort": "household_id campaign_id treated index_day purchase_amount purchase_count",
         "balance": "covariate smd_unweighted smd_weighted",
@@ -52,6 +55,12 @@ def test_results_contract(tiny_project):
         assert len(df) > 0, name
     feats = pd.read_csv(tiny_project / "results/tables/customer_features.csv")
     assert feats.shape[1] == 34
+    from segtarget.track1.model import assign_segments
+
+    segs = pd.read_csv(tiny_project / "results/tables/segments.csv")
+    again = assign_segments(feats, tiny_project / "results/models/segmentation.json")
+    assert again["segment"].tolist() == segs["segment"].tolist()
+    assert again["value_tier"].tolist() == segs["value_tier"].tolist()
     prof = pd.read_csv(tiny_project / "results/tables/segment_profiles.csv")
     assert prof["n"].sum() == len(feats)
     assert prof["share"].sum() == pytest.approx(1) and prof["revenue_share"].sum() == pytest.approx(1)

@@ -272,7 +272,8 @@ def _run(features: pd.DataFrame, cfg: SegmentationConfig, origin: str) -> Segmen
         k_table = k_table.merge(per_k_stability(X_raw, W, ks, rank, cfg), on="k")
         if cfg.gap_references > 0:
             gap_ks = ks + [cfg.k_max + 1] if cfg.k_max + 1 < n else ks
-            gap = clustering.gap_statistic(W, gap_ks, cfg.gap_references, cfg.kmeans_n_init, seed)
+            gap = clustering.gap_statistic(W, gap_ks, cfg.gap_references, cfg.kmeans_n_init, seed,
+                                           cfg.stability_kmeans_n_init)
             log.info("gap statistic k = %d (grid %s)", clustering.gap_k(gap), gap_ks)
             k_table = k_table.merge(gap, on="k", how="left").assign(gap_cap=clustering.gap_k(gap))
     k = clustering.select_k(k_table, cfg.k_rule, cfg.k_fixed, cfg.k_min_bootstrap_ari, cfg.k_min_jaccard,
