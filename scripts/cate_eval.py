@@ -20,6 +20,7 @@ def run(args):
     io.write_csv(out.curves, args.curves)
     io.write_csv(out.calibration, args.calibration)
     io.write_csv(out.customer_cate, args.out)
+    io.write_csv(out.dr_scores, args.dr_scores)
     io.write_json({"track2": out.metrics}, args.metrics)
 
 
@@ -34,6 +35,8 @@ if __name__ == "__main__":
     ap.add_argument("--selection", default="results/tables/cate_model_selection.csv")
     ap.add_argument("--curves", default="results/tables/uplift_curves.csv")
     ap.add_argument("--calibration", default="results/tables/cate_calibration.csv")
+    ap.add_argument("--dr-scores", default="results/tables/dr_scores.csv",
+                    help="every unit's cross-fitted nuisances and DR score (what the policy stage values on)")
     ap.add_argument("--figures-dir", default="results/figures/cate_eval")
     ap.add_argument("--metrics", default="results/metrics/cate_eval.json")
     cli.main(run, ap)

@@ -48,6 +48,7 @@ def test_results_contract(tiny_project):
                                 "rate_ci_high selected rloss_gain blp_beta1 reason",
         "uplift_curves": "outcome model fraction gain gain_ci_low gain_ci_high qini toc",
         "cate_calibration": "outcome model group tau_hat_mean dr_mean ci_low ci_high",
+        "dr_scores": "household_id campaign_id outcome treated propensity fold in_overlap mu0 mu1 dr_score",
     }
     for name, cols in contract.items():
         df = pd.read_csv(tiny_project / f"results/tables/{name}.csv")

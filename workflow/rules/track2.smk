@@ -102,6 +102,7 @@ rule cate_eval:
         curves="results/tables/uplift_curves.csv",
         calibration="results/tables/cate_calibration.csv",
         table="results/tables/customer_cate.csv",
+        dr_scores="results/tables/dr_scores.csv",
         figures=directory("results/figures/cate_eval"),
         metrics="results/metrics/cate_eval.json",
     params:
@@ -116,5 +117,5 @@ rule cate_eval:
     shell:
         "python scripts/cate_eval.py --params params.yaml --cohort {input.cohort} --scores {input.scores}"
         " --predictions {input.predictions} --out {output.table} --selection {output.selection}"
-        " --curves {output.curves} --calibration {output.calibration} --figures-dir {output.figures}"
-        " --metrics {output.metrics} --log {log}"
+        " --curves {output.curves} --calibration {output.calibration} --dr-scores {output.dr_scores}"
+        " --figures-dir {output.figures} --metrics {output.metrics} --log {log}"
