@@ -67,6 +67,8 @@ class CateEvalResult:
     metrics: dict
     agreement: dict = field(default_factory=dict)  # outcome -> Spearman matrix (models x models)
     drivers: dict = field(default_factory=dict)  # outcome -> (model, shown_because_constant, coef table)
+    dr: dict = field(default_factory=dict)  # outcome -> DR score of every cohort unit (cohort order), the yardstick
+    dr_scores: pd.DataFrame | None = None  # the same, with nuisances, as the table the policy stage values policies on
 
 
 def cross_fit_nuisances(X, y, t, e, folds, model: str = "hgb", seed: int = 0) -> dict[str, np.ndarray]:
@@ -248,4 +250,24 @@ def run_cate_eval(cohort: pd.DataFrame, scores: pd.DataFrame, predictions: pd.Da
                           customer_cate=cc[CUSTOMER_CATE_COLUMNS].reset_index(drop=True),
                           metrics={"cate": {"rule": cate_eval["selection_rule"], "units_evaluated": int(ov.sum()),
                                             "households_evaluated": int(np.unique(hh).size), **metrics}},
-                          agreement=agreement, drivers=drivers)
+                          agreement=agreement, drivers=drivers,
+                          dr={o: nu["dr"] for o, nu in zip(outcomes, nuisances)},
+                          dr_scores=dr_scores_table(df, outcomes, nuisances, t, e, fold_ids(folds, len(t)), ov))
+
+
+DR_SCORE_COLUMNS = [HOUSEHOLD, CAMPAIGN, "outcome", "treated", "propensity", "fold", "in_overlap", "mu0", "mu1", "dr_score"]
+
+
+def dr_scores_table(df: pd.DataFrame, outcomes, nuisances, t, e, fold, in_overlap) -> pd.DataFrame:
+    """Every unit's cross-fitted nuisances and doubly-robust score, per outcome (cohort order).
+
+    The policy stage values any targeting rule on these scores (mean of rule x DR score on
+    held-out folds) without refitting anything, so a policy parameter change reruns in seconds.
+    """
+    parts = []
+    for outcome, nu in zip(outcomes, nuisances):
+        parts.append(pd.DataFrame({HOUSEHOLD: df[HOUSEHOLD].to_numpy(), CAMPAIGN: df[CAMPAIGN].to_numpy(),
+                                   "outcome": outcome, "treated": np.asarray(t, dtype="int64"), "propensity": e,
+                                   "fold": np.asarray(fold, dtype="int64"), "in_overlap": np.asarray(in_overlap, dtype="int64"),
+                                   "mu0": nu["mu0"], "mu1": nu["mu1"], "dr_score": nu["dr"]}))
+    return pd.concat(parts, ignore_index=True)[DR_SCORE_COLUMNS]
