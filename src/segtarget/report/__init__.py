@@ -8,7 +8,9 @@ only). What the four documents say, in English and Korean, is built by
 - :mod:`~segtarget.report.facts`: inputs (``params.yaml``, tables, figures), the data
   facts, the feature dictionary and appendix tables, the original project's numbers;
 - :mod:`~segtarget.report.track1` and :mod:`~segtarget.report.track1_prose`: Track 1
-  facts and tables, then its sentences and caveats;
+  facts and tables, then its sentences and caveats; :mod:`~segtarget.report.track1_axes`
+  (behaviour inputs, value tiers, why this k) and :mod:`~segtarget.report.track1_compare`
+  (the original recipe side by side, the bar the segmentation must clear);
 - :mod:`~segtarget.report.track2`, :mod:`~segtarget.report.track2_prose` and
   :mod:`~segtarget.report.track2_stages`: Track 2 facts and tables, its sentences and
   caveats, and the sections of the stages after the ATE.

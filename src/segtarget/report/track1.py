@@ -2,9 +2,10 @@
 
 :class:`Track1Facts` (:func:`track1_facts`) holds the headline numbers of the
 segmentation, read once from ``results/`` for both languages; the ``*_table`` functions
-build the Track 1 tables (NMF rank, factors, k, profiles, categories, stability,
-separation, strategy, feature tails). The prose about them is in
-:mod:`segtarget.report.track1_prose`.
+build the Track 1 tables (NMF rank, factors, k, profiles with their value-tier mix, what
+sets each segment apart, categories, stability, separation, strategy, feature tails). The
+prose about them is in :mod:`segtarget.report.track1_prose`; the sections on the value
+tiers, the choice of k and the original recipe are in :mod:`segtarget.report.track1_axes`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from segtarget.report.facts import has_table, read_params, truthy
-from segtarget.report.labels import feature_label, label, silhouette_strength
+from segtarget.report.labels import JACCARD_BANDS, feature_label, label, silhouette_strength
 from segtarget.report.results import Formatter, Results
 from segtarget.report.tables import pipe_table
 
@@ -75,19 +76,33 @@ class Track1Facts:
         return self.profiles.sort_values(["n", "segment"], ascending=[False, True]).iloc[0]
 
     @property
-    def lapsing(self) -> list[int]:
-        if "lapsing" not in self.profiles:
-            return []
-        return [int(s) for s, v in zip(self.profiles["segment"], self.profiles["lapsing"]) if truthy(v)]
+    def seg_params(self) -> dict:
+        return self.params.get("segmentation", {}) if self.params else {}
+
+    @property
+    def jaccard_floor(self) -> float:
+        """The mean Jaccard a segment needs (``k_min_jaccard``; Hennig's 'stable' band)."""
+        return float(self.seg_params.get("k_min_jaccard", JACCARD_BANDS[1]))
+
+    @property
+    def share_floor(self) -> float:
+        """The share of households a segment needs (``min_segment_share``)."""
+        return float(self.seg_params.get("min_segment_share", 0.05))
+
+    @property
+    def min_share(self) -> float:
+        return float(self.profiles["share"].min())
 
     @property
     def weak_segments(self) -> list[int]:
-        """Segments whose mean Jaccard is below the 'stable' band (0.75)."""
-        return [int(s) for s, j in zip(self.stability["segment"], self.stability["jaccard_mean"]) if j < 0.75]
+        """Segments whose mean Jaccard is below the stability floor (0.75 by default)."""
+        return [int(s) for s, j in zip(self.stability["segment"], self.stability["jaccard_mean"])
+                if j < self.jaccard_floor]
 
     @property
     def small_segments(self) -> list[int]:
-        return [int(s) for s, sh in zip(self.profiles["segment"], self.profiles["share"]) if sh < 0.05]
+        """Segments holding less than ``min_segment_share`` of the households."""
+        return [int(s) for s, sh in zip(self.profiles["segment"], self.profiles["share"]) if sh < self.share_floor]
 
     @property
     def silhouette_strength(self) -> str:
@@ -191,35 +206,109 @@ def factor_table(res: Results, lang: str = "en", top: int = 3, caption=None, lab
     return pipe_table(Formatter(lang), df, formats={c: "text" for c in df}, headers=headers, caption=caption, label=label_)
 
 
-def cluster_table(res: Results, lang: str = "en", caption=None, label_=None) -> str:
+def k_passes(res: Results, params: dict | None = None) -> pd.Series:
+    """Per k of ``cluster_selection.csv``: True when every segment clears the stability and
+    share floors of the ``max_stable`` rule and k is not above the gap statistic's k (all
+    False when the table has no per-k stability columns)."""
     t = res.table("cluster_selection")
-    df = t[["k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin", "bootstrap_ari"]].copy()
+    if not {"min_jaccard", "min_share"} <= set(t.columns):
+        return pd.Series(False, index=t.index)
+    seg = (params if params is not None else read_params(res)).get("segmentation", {})
+    ok = (t["min_jaccard"].fillna(-1) >= float(seg.get("k_min_jaccard", JACCARD_BANDS[1]))) & \
+         (t["min_share"].fillna(-1) >= float(seg.get("min_segment_share", 0.05)))
+    if "gap_cap" in t and t["gap_cap"].notna().any():
+        ok &= t["k"] <= int(t["gap_cap"].dropna().iloc[0])
+    return ok
+
+
+def cluster_table(res: Results, lang: str = "en", caption=None, label_=None) -> str:
+    """The k grid: quality criteria and, with the ``max_stable`` rule, each k's lowest
+    segment Jaccard, smallest segment share, gap statistic and whether it meets the floors."""
+    t = res.table("cluster_selection")
+    per_k = {"min_jaccard", "min_share"} <= set(t.columns)
+    cols = (["k", "silhouette", "davies_bouldin", "bootstrap_ari", "min_jaccard", "min_share"]
+            + (["gap"] if "gap" in t else []) if per_k else
+            ["k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin", "bootstrap_ari"])
+    df = t[cols].copy()
+    if per_k:
+        df["passes"] = ["✓" if v else "" for v in k_passes(res)]
     df["selected"] = ["✓" if truthy(v) else "" for v in t.get("selected", [False] * len(t))]
     headers = ({"k": "k", "inertia": "Inertia", "silhouette": "Silhouette", "calinski_harabasz": "Calinski-Harabasz",
-                "davies_bouldin": "Davies-Bouldin", "bootstrap_ari": "Subsample ARI", "selected": "Chosen"}
+                "davies_bouldin": "Davies-Bouldin", "bootstrap_ari": "Subsample ARI",
+                "min_jaccard": "Lowest segment Jaccard", "min_share": "Smallest segment", "gap": "Gap",
+                "passes": "Meets floors", "selected": "Chosen"}
                if lang == "en" else
                {"k": "k", "inertia": "관성", "silhouette": "실루엣", "calinski_harabasz": "Calinski-Harabasz",
-                "davies_bouldin": "Davies-Bouldin", "bootstrap_ari": "부분표본 ARI", "selected": "선택"})
+                "davies_bouldin": "Davies-Bouldin", "bootstrap_ari": "부분표본 ARI",
+                "min_jaccard": "최저 세그먼트 Jaccard", "min_share": "최소 세그먼트 비중", "gap": "갭",
+                "passes": "기준 충족", "selected": "선택"})
     fmt = {"inertia": "num:2", "silhouette": "num:3", "calinski_harabasz": "num:1", "davies_bouldin": "num:3",
-           "bootstrap_ari": "num:3", "selected": "text"}
-    return pipe_table(Formatter(lang), df, formats=fmt, headers=headers, caption=caption, label=label_)
+           "bootstrap_ari": "num:3", "min_jaccard": "num:3", "min_share": "pct", "gap": "num:3",
+           "passes": "text", "selected": "text"}
+    return pipe_table(Formatter(lang), df, formats={c: v for c, v in fmt.items() if c in df},
+                      headers={c: v for c, v in headers.items() if c in df}, caption=caption, label=label_)
+
+
+TIER_COLUMNS = {"High": "tier_high_share", "Medium": "tier_medium_share", "Low": "tier_low_share"}
 
 
 def profile_table(res: Results, lang: str = "en", caption=None, label_=None) -> str:
+    """Size, revenue and value-tier mix (share of the segment's households in each tier)."""
     p = res.table("segment_profiles")
     df = pd.DataFrame({
         "segment": p["segment"], "name": _seg_col(p, lang), "n": p["n"], "share": p["share"],
         "revenue_share": p["revenue_share"], "revenue_per_household": p["revenue_per_household"],
-        "recency": p["recency"], "frequency": p["frequency"],
+        **{tier: p[col] for tier, col in TIER_COLUMNS.items() if col in p},
     })
     headers = ({"segment": "Seg.", "name": "Name", "n": "Households", "share": "Share", "revenue_share": "Revenue share",
-                "revenue_per_household": "Spend per household", "recency": "Recency (days)",
-                "frequency": "Visits"} if lang == "en" else
+                "revenue_per_household": "Spend per household"} if lang == "en" else
                {"segment": "번호", "name": "이름", "n": "가구 수", "share": "가구 비중", "revenue_share": "매출 비중",
-                "revenue_per_household": "가구당 구매액", "recency": "경과일", "frequency": "방문 수"})
+                "revenue_per_household": "가구당 구매액"})
+    headers.update({tier: label("tier", tier, lang) for tier in TIER_COLUMNS if tier in df})
     fmt = {"name": "text", "share": "pct", "revenue_share": "pct", "revenue_per_household": "money",
-           "recency": "num:1", "frequency": "num:1"}
+           **{tier: "pct:0" for tier in TIER_COLUMNS if tier in df}}
     return pipe_table(Formatter(lang), df, formats=fmt, headers=headers, caption=caption, label=label_)
+
+
+def distinguishing(res: Results, n: int = 3) -> dict[int, list[tuple[str, float]]]:
+    """Per segment, the ``n`` behaviour features (NMF inputs) with the largest |standardised
+    difference| from all households, as (feature, d), largest first."""
+    d = res.table("segment_feature_differences")
+    if "nmf_input" in d:
+        d = d[[truthy(v) for v in d["nmf_input"]]]
+    d = d.assign(abs_d=d["std_diff"].abs()).sort_values(["segment", "abs_d", "feature"], ascending=[True, False, True])
+    return {int(s): [(str(r.feature), float(r.std_diff)) for r in g.head(n).itertuples()]
+            for s, g in d.groupby("segment")}
+
+
+def feature_words(feature: str, lang: str = "en") -> str:
+    """A feature's label, with "share" for a category share (``health & beauty share``)."""
+    name = feature_label(feature, lang)
+    if str(feature).startswith("share_"):
+        return f"{name} share" if lang == "en" else f"{name} 비중"
+    return name
+
+
+def behaviour_words(feature: str, d: float, lang: str = "en") -> str:
+    """A feature and the direction of a difference in plain words (``high regularity``)."""
+    name = feature_words(feature, lang)
+    if lang == "en":
+        return f"{'high' if d >= 0 else 'low'} {name}"
+    return f"{name} {'높음' if d >= 0 else '낮음'}"
+
+
+def distinct_table(res: Results, lang: str = "en", n: int = 3, caption=None, label_=None) -> str:
+    """What sets each segment apart: its largest standardised differences on behaviour features."""
+    p = res.table("segment_profiles")
+    top = distinguishing(res, n)
+    df = pd.DataFrame({"segment": p["segment"], "name": _seg_col(p, lang),
+                       "apart": ["; ".join(f"{feature_words(feat, lang)} {d:+.2f}" for feat, d in top.get(int(s), []))
+                                 for s in p["segment"]]})
+    headers = ({"segment": "Seg.", "name": "Name", "apart": "Sets it apart (segment mean minus all households, in SD)"}
+               if lang == "en" else
+               {"segment": "번호", "name": "이름", "apart": "구별되는 특성 (세그먼트 평균과 전체 가구 평균의 차이, 표준편차 단위)"})
+    return pipe_table(Formatter(lang), df, formats={"name": "text", "apart": "text"}, headers=headers,
+                      caption=caption, label=label_)
 
 
 def category_table(res: Results, lang: str = "en", caption=None, label_=None) -> str:
@@ -262,18 +351,23 @@ def separation_table(res: Results, lang: str = "en", top: int = 8, caption=None,
 
 
 def strategy_table(res: Results, lang: str = "en", caption=None, label_=None) -> str:
+    """A behaviour-led action per segment, with the behaviour it follows from and the
+    segment's most common value tier."""
     s = res.table("segment_strategy")
     p = res.table("segment_profiles").set_index("segment")
     action = s["recommended_action_ko"] if lang == "ko" and "recommended_action_ko" in s else s["recommended_action"]
-    df = pd.DataFrame({"segment": s["segment"], "name": _seg_col(s, lang),
-                       "share": p.loc[s["segment"], "share"].values,
-                       "revenue_share": p.loc[s["segment"], "revenue_share"].values, "action": action})
-    headers = ({"segment": "Seg.", "name": "Segment", "share": "Households", "revenue_share": "Revenue",
+    df = pd.DataFrame({"segment": s["segment"], "name": _seg_col(s, lang)})
+    if {"top_feature", "top_std_diff"} <= set(p.columns):
+        df["behaviour"] = [behaviour_words(p.loc[g, "top_feature"], p.loc[g, "top_std_diff"], lang) for g in s["segment"]]
+    if "value_tier" in s:
+        df["tier"] = [label("tier", t, lang) for t in s["value_tier"]]
+    df["action"] = action.values
+    headers = ({"segment": "Seg.", "name": "Segment", "behaviour": "Sets it apart most", "tier": "Most common value tier",
                 "action": "Recommended action"} if lang == "en" else
-               {"segment": "번호", "name": "세그먼트", "share": "가구 비중", "revenue_share": "매출 비중",
+               {"segment": "번호", "name": "세그먼트", "behaviour": "가장 두드러진 행동", "tier": "가장 많은 가치 등급",
                 "action": "권장 전략"})
-    return pipe_table(Formatter(lang), df, formats={"name": "text", "share": "pct", "revenue_share": "pct", "action": "text"},
-                                 headers=headers, caption=caption, label=label_)
+    return pipe_table(Formatter(lang), df, formats={c: "text" for c in df if c != "segment"},
+                      headers={c: v for c, v in headers.items() if c in df}, caption=caption, label=label_)
 
 
 @dataclass

@@ -48,10 +48,31 @@ def rank_rule_sentence(params: Mapping, lang: str = "en") -> str:
 
 
 def k_rule_sentence(params: Mapping, lang: str = "en") -> str:
+    """How k was chosen, from the segmentation parameters (floors, resamples and gap cap
+    of ``max_stable`` included)."""
     seg = params.get("segmentation", {}) if params else {}
-    rule = seg.get("k_rule", "min_davies_bouldin")
+    rule = seg.get("k_rule", "max_stable")
     ari = seg.get("k_min_bootstrap_ari", 0.8)
     f = Formatter(lang)
+    if rule == "max_stable":
+        jac, share = seg.get("k_min_jaccard", 0.75), seg.get("min_segment_share", 0.05)
+        n_res, refs = seg.get("k_stability_resamples", 20), int(seg.get("gap_references", 0) or 0)
+        if lang == "en":
+            text = (f"the largest k in the grid whose every segment keeps a mean Jaccard of at least {f.num(jac, 2)} "
+                    f"over {n_res} resamples of the whole chain and holds at least {f.pct(share, 0)} of households "
+                    f"(max_stable: the finest segmentation that holds up)")
+            if refs:
+                text += (f", capped at the k of the gap statistic (Tibshirani, Walther and Hastie's first-SE rule "
+                         f"against {refs} uniform reference sets), because stability alone also rewards cutting one "
+                         f"undivided group in two the same way every time")
+            return text
+        text = (f"모든 세그먼트가 전체 과정 재표본 {n_res}개에서 평균 Jaccard {f.num(jac, 2)} 이상을 유지하고 가구의 "
+                f"{f.pct(share, 0)} 이상을 차지하는 k 가운데 가장 큰 k (max_stable: 버텨 내는 가장 세밀한 세분화)")
+        if refs:
+            text += (f". 다만 갭 통계량이 고른 k(Tibshirani, Walther, Hastie의 1-표준오차 규칙, 균일 참조 집합 {refs}개)를 "
+                     f"넘지 않게 했다. 안정성만 보면 나뉘지 않은 한 집단을 매번 같은 방식으로 둘로 자르는 분할도 "
+                     f"좋은 점수를 받기 때문이다")
+        return text
     if lang == "en":
         base = {
             "min_davies_bouldin": "the k with the lowest Davies-Bouldin index (compact, well separated segments; "
@@ -96,11 +117,12 @@ def track1_caveats(t1: Track1Facts, lang: str = "en") -> list[str]:
         if t1.weak_segments:
             names = join_words([f"{s} ({t1.segment_name(s, lang)})" for s in t1.weak_segments], lang)
             out.append(f"Segment{'s' if len(t1.weak_segments) > 1 else ''} {names} "
-                       f"{'are' if len(t1.weak_segments) > 1 else 'is'} not stable (mean Jaccard below 0.75): "
-                       f"do not build campaigns on {'them' if len(t1.weak_segments) > 1 else 'it'} alone.")
+                       f"{'are' if len(t1.weak_segments) > 1 else 'is'} not stable (mean Jaccard below "
+                       f"{f.num(t1.jaccard_floor, 2)}): do not build campaigns on "
+                       f"{'them' if len(t1.weak_segments) > 1 else 'it'} alone.")
         if t1.small_segments:
-            out.append(f"{len(t1.small_segments)} segment(s) hold less than 5% of households each, too few for a "
-                       f"separate programme.")
+            out.append(f"{len(t1.small_segments)} segment(s) hold less than {f.pct(t1.share_floor, 0)} of households "
+                       f"each, too few for a separate programme.")
         if t1.ari_ci[0] < 0.8:
             out.append(f"The lower end of the ARI interval ({f.num(t1.ari_ci[0], 3)}) is below 0.8: in some resamples "
                        f"the refitted chain draws noticeably different boundaries.")
@@ -123,10 +145,11 @@ def track1_caveats(t1: Track1Facts, lang: str = "en") -> list[str]:
         out.append(f"선택한 {ko_particle(f'랭크 {t1.rank}', '은')} 랭크 탐색 범위({t1.rank_grid[0]}–{t1.rank_grid[1]})의 경계에 있다.")
     if t1.weak_segments:
         names = ", ".join(f"{s}({t1.segment_name(s, lang)})" for s in t1.weak_segments)
-        out.append(f"세그먼트 {ko_particle(names, '은')} 안정적이지 않다(평균 Jaccard 0.75 미만). 이 세그먼트만을 근거로 캠페인을 설계하지 "
-                   f"말아야 한다.")
+        out.append(f"세그먼트 {ko_particle(names, '은')} 안정적이지 않다(평균 Jaccard {f.num(t1.jaccard_floor, 2)} 미만). "
+                   f"이 세그먼트만을 근거로 캠페인을 설계하지 말아야 한다.")
     if t1.small_segments:
-        out.append(f"가구 비중이 5% 미만인 세그먼트가 {len(t1.small_segments)}개 있어 별도 프로그램을 운영하기에는 작다.")
+        out.append(f"가구 비중이 {f.pct(t1.share_floor, 0)} 미만인 세그먼트가 {len(t1.small_segments)}개 있어 별도 프로그램을 "
+                   f"운영하기에는 작다.")
     if t1.ari_ci[0] < 0.8:
         out.append(f"ARI 구간의 하한({f.num(t1.ari_ci[0], 3)})이 0.8보다 낮다. 일부 재표본에서는 다시 적합한 전체 과정이 "
                    f"눈에 띄게 다른 경계를 긋는다.")
@@ -152,6 +175,15 @@ def category_spread(res: Results) -> float:
     return float(max(p[c].max() - p[c].min() for c in cols))
 
 
+def category_spread_feature(res: Results, lang: str = "en") -> str:
+    """Label of the category whose mean share differs most between segments."""
+    p = res.table("segment_profiles")
+    cols = [c for c in CATEGORY_SHARES if c in p]
+    if not cols:
+        return Formatter(lang).na
+    return feature_label(max(cols, key=lambda c: (round(p[c].max() - p[c].min(), 12), c)), lang)
+
+
 def track1_interpretation(t1: Track1Facts, res: Results, lang: str = "en") -> str:
     """The Discussion's reading of the segments, from the separation table and profiles."""
     f = Formatter(lang)
@@ -170,9 +202,9 @@ def track1_interpretation(t1: Track1Facts, res: Results, lang: str = "en") -> st
                      f"so the segments are about how much and how regularly households shop here, not about what they "
                      f"buy; actions aimed at visit frequency and retention fit them better than category offers.")
         else:
-            text += (f"Category shares differ by up to {f.num(100 * spread, 1)} percentage points between segments, "
-                     f"so category-specific offers can be tailored to the segments as well as frequency and retention "
-                     f"actions.")
+            text += (f"Category shares differ by up to {f.num(100 * spread, 1)} percentage points between segments "
+                     f"({category_spread_feature(res, lang)}), so category-specific offers can be tailored to the "
+                     f"segments as well as frequency and retention actions.")
         return text
     text = (f"세그먼트를 가르는 가장 큰 요인은 {ko_particle(', '.join(top), '이다')}(@tbl-separation). "
             f"{concentration_phrase(t1, lang)} "
@@ -182,8 +214,9 @@ def track1_interpretation(t1: Track1Facts, res: Results, lang: str = "en") -> st
                  f"무엇을 사는지보다 이 매장에서 얼마나 자주, 얼마나 많이 사는지로 나뉘므로, 카테고리 할인보다 방문 빈도와 "
                  f"유지에 초점을 둔 활동이 더 잘 맞는다.")
     else:
-        text += (f"카테고리 비중은 세그먼트 사이에서 최대 {f.num(100 * spread, 1)}%포인트까지 차이 난다. 방문 빈도와 유지 "
-                 f"활동뿐 아니라 세그먼트별 카테고리 제안도 설계할 수 있다.")
+        text += (f"카테고리 비중은 세그먼트 사이에서 최대 {f.num(100 * spread, 1)}%포인트까지 차이 난다"
+                 f"({category_spread_feature(res, lang)}). 방문 빈도와 유지 활동뿐 아니라 세그먼트별 카테고리 제안도 "
+                 f"설계할 수 있다.")
     return text
 
 
@@ -242,7 +275,8 @@ def stability_verdict(t1: Track1Facts, lang: str = "en") -> str:
 
 
 def action_bullets(res: Results, lang: str = "en") -> str:
-    """One bullet per segment: name, weight, recommended action (from segment_strategy)."""
+    """One bullet per segment: name, weight, most common value tier and the behaviour-led
+    action (from segment_strategy)."""
     s = res.table("segment_strategy")
     p = res.table("segment_profiles").set_index("segment")
     f = Formatter(lang)
@@ -252,10 +286,13 @@ def action_bullets(res: Results, lang: str = "en") -> str:
         name = r["segment_name_ko"] if lang == "ko" and "segment_name_ko" in r else r["segment_name"]
         action = r["recommended_action_ko"] if lang == "ko" and "recommended_action_ko" in r else r["recommended_action"]
         share, rev = p.loc[seg, "share"], p.loc[seg, "revenue_share"]
+        tier = label("tier", r["value_tier"], lang) if "value_tier" in r and not is_na(r["value_tier"]) else None
         if lang == "en":
-            out.append(f"**{name}** ({f.pct(share)} of households, {f.pct(rev)} of revenue): {action}.")
+            extra = f", most often {tier} value tier" if tier else ""
+            out.append(f"**{name}** ({f.pct(share)} of households, {f.pct(rev)} of revenue{extra}): {action}.")
         else:
-            out.append(f"**{name}** (가구의 {f.pct(share)}, 매출의 {f.pct(rev)}): {action}.")
+            extra = f", 주로 {tier} 등급" if tier else ""
+            out.append(f"**{name}** (가구의 {f.pct(share)}, 매출의 {f.pct(rev)}{extra}): {action}.")
     return bullet_list(out)
 
 
@@ -266,12 +303,17 @@ def track1_fixes_table(t1: Track1Facts, res: Results, lang: str = "en", caption=
     feat = t1.params.get("features", {}) if t1.params else {}
     tails = feature_tails(res)
     n_log = len([x for x in seg.get("features", []) if x in seg.get("log_features", [])])
+    n_inputs = len(seg.get("features", [])) or t1.n_features
     excluded = join_words([*feat.get("quantity_exclude_departments", []),
                            *feat.get("quantity_exclude_sub_commodities", [])], lang)
     frac = seg.get("subsample_fraction", 0.8)
     ci_level = seg.get("stability_ci", 0.95)
     if lang == "en":
         rows = [
+            ("NMF inputs", f"{o['nmf_features']} features mixing volume and value (visits, spend, recency, product "
+                           f"counts) with behaviour",
+             f"{n_inputs} scale-free behaviour features (shares, ratios, per-basket and per-visit measures); value is "
+             f"a separate RFM tier"),
             ("Scaling of NMF inputs", "min-max only: heavy-tailed counts and amounts squeezed near zero",
              f"{seg.get('transform', 'log1p_minmax')}: log1p on the {n_log} heavy-tailed inputs, then min-max; "
              f"missing values imputed ({seg.get('impute', 'median')})"),
@@ -294,6 +336,8 @@ def track1_fixes_table(t1: Track1Facts, res: Results, lang: str = "en", caption=
         headers = {"topic": "Topic", "original": "Original project", "here": "This workflow (this run)"}
     else:
         rows = [
+            ("NMF 입력", f"물량·가치 특성(방문 횟수, 구매액, 경과일, 상품 수)과 행동 특성을 섞은 {o['nmf_features']}개 특성",
+             f"규모와 무관한 행동 특성 {n_inputs}개(비중, 비율, 장바구니당·방문당 지표). 가치는 별도의 RFM 등급으로 분리"),
             ("NMF 입력 척도", "최소-최대 변환만 적용: 꼬리가 긴 횟수·금액 변수가 0 근처로 몰림",
              f"{seg.get('transform', 'log1p_minmax')}: 꼬리가 긴 입력 {n_log}개에 log1p를 적용한 뒤 최소-최대 변환, "
              f"결측은 {ko_particle(_IMPUTE_KO.get(seg.get('impute', 'median'), seg.get('impute', '')), '으로')} 대체"),
