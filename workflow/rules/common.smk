@@ -51,7 +51,8 @@ SEGMENT_TABLES = [
 POSITIVITY_TABLES = ["propensity_scores", "positivity", "balance", "propensity_models", "propensity_calibration"]
 METRIC_PARTS = [
     "results/metrics/segment.json", "results/metrics/positivity.json", "results/metrics/ate.json",
-    "results/metrics/cate.json", "results/metrics/cate_eval.json",
+    "results/metrics/cate.json", "results/metrics/cate_eval.json", "results/metrics/refute.json",
+    "results/metrics/semisynthetic.json",
 ]
 REPORT_TABLES = [
     "data_summary", "feature_dictionary", "customer_features", *SEGMENT_TABLES, "cohort_flow", "cohort",
@@ -60,6 +61,12 @@ REPORT_TABLES = [
 ]
 FIGURE_STAGES = ["segment", "positivity", "ate", "cate", "cate_eval"]
 COHORT_TABLES = ["transactions", "products", "campaigns", "campaign_members", "coupon_redemptions", "promotions"]
+
+
+def semisynthetic_reps():
+    """One table per (shape, replication) of the semisynthetic section: one job each."""
+    sem = config["semisynthetic"]
+    return expand("results/semisynthetic/{shape}_{rep}.csv", shape=sem["shapes"], rep=sem["replications"])
 
 
 def interim_tables(tables=CANONICAL_TABLES):

@@ -119,3 +119,72 @@ rule cate_eval:
         " --predictions {input.predictions} --out {output.table} --selection {output.selection}"
         " --curves {output.curves} --calibration {output.calibration} --dr-scores {output.dr_scores}"
         " --figures-dir {output.figures} --metrics {output.metrics} --log {log}"
+
+
+rule refute:
+    input:
+        code=code_deps("refute"),
+        cohort="results/tables/cohort.csv",
+        scores="results/tables/propensity_scores.csv",
+        ate="results/tables/ate.csv",
+    output:
+        table="results/tables/refutation.csv",
+        sensitivity="results/tables/sensitivity.csv",
+        metrics="results/metrics/refute.json",
+    params:
+        values=stage_params("refute"),
+    threads: config["compute"]["threads"]
+    log:
+        "logs/refute.log",
+    benchmark:
+        "logs/benchmarks/refute.tsv"
+    conda:
+        "../../environment.yml"
+    shell:
+        "python scripts/refute.py --params params.yaml --cohort {input.cohort} --scores {input.scores}"
+        " --ate {input.ate} --out {output.table} --sensitivity {output.sensitivity} --metrics {output.metrics}"
+        " --log {log}"
+
+
+rule semisynthetic_rep:
+    input:
+        code=code_deps("semisynthetic_rep"),
+        cohort="results/tables/cohort.csv",
+        scores="results/tables/propensity_scores.csv",
+    output:
+        "results/semisynthetic/{shape}_{rep}.csv",
+    params:
+        values=stage_params("semisynthetic_rep"),
+    threads: config["compute"]["threads"]
+    log:
+        "logs/semisynthetic/{shape}_{rep}.log",
+    benchmark:
+        "logs/benchmarks/semisynthetic_{shape}_{rep}.tsv"
+    conda:
+        "../../environment.yml"
+    shell:
+        "python scripts/semisynthetic_rep.py --params params.yaml --cohort {input.cohort} --scores {input.scores}"
+        " --shape {wildcards.shape} --rep {wildcards.rep} --out {output} --log {log}"
+
+
+rule semisynthetic:
+    input:
+        code=code_deps("semisynthetic"),
+        reps=semisynthetic_reps(),
+    output:
+        table="results/tables/semisynthetic.csv",
+        summary="results/tables/semisynthetic_summary.csv",
+        figures=directory("results/figures/semisynthetic"),
+        metrics="results/metrics/semisynthetic.json",
+    params:
+        values=stage_params("semisynthetic"),
+    log:
+        "logs/semisynthetic.log",
+    benchmark:
+        "logs/benchmarks/semisynthetic.tsv"
+    conda:
+        "../../environment.yml"
+    shell:
+        "python scripts/semisynthetic_gather.py --params params.yaml --reps-dir results/semisynthetic"
+        " --out {output.table} --summary {output.summary} --figures-dir {output.figures}"
+        " --metrics {output.metrics} --log {log}"

@@ -308,6 +308,28 @@ def regression_adjustment(
     return Estimate(estimate=tau, se=se, se_iid=float("nan"), se_method="cluster_bootstrap", **_counts(t, codes), note=note)
 
 
+def fit_linear_dml(
+    y, t, X, groups, folds, *, outcome_model: str = "hgb", propensity_model: str = "logit",
+    propensity_kwargs: dict | None = None, seed: int = 0,
+):
+    """The fitted econml LinearDML behind :func:`linear_dml` (residuals cached), e.g. for
+    econml's omitted-variable-bias sensitivity analysis (:mod:`segtarget.track2.sensitivity`)."""
+    from econml.dml import LinearDML
+
+    est = LinearDML(
+        model_y=make_outcome_model(outcome_model, seed),
+        model_t=make_propensity_model(propensity_model, seed, **(propensity_kwargs or {})),
+        discrete_treatment=True,
+        cv=[(tr, te) for tr, te in folds],
+        random_state=seed,
+    )
+    with single_thread(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(np.asarray(y, float), as_treatment(t), X=None, W=as_matrix(X), groups=group_codes(groups),
+                cache_values=True)
+    return est
+
+
 def linear_dml(
     y, t, X, groups, folds, *, outcome_model: str = "hgb", propensity_model: str = "logit",
     propensity_kwargs: dict | None = None, seed: int = 0,
@@ -320,20 +342,11 @@ def linear_dml(
     computed from the final stage's residuals: theta = sum(t~ y~) / sum(t~^2), influence
     t~ (y~ - theta t~) / mean(t~^2), summed within households; econml's HC0 SE is in se_iid.
     """
-    from econml.dml import LinearDML
-
     y, t, codes = np.asarray(y, float), as_treatment(t), group_codes(groups)
-    M = as_matrix(X)
-    est = LinearDML(
-        model_y=make_outcome_model(outcome_model, seed),
-        model_t=make_propensity_model(propensity_model, seed, **(propensity_kwargs or {})),
-        discrete_treatment=True,
-        cv=[(tr, te) for tr, te in folds],
-        random_state=seed,
-    )
+    est = fit_linear_dml(y, t, X, codes, folds, outcome_model=outcome_model, propensity_model=propensity_model,
+                         propensity_kwargs=propensity_kwargs, seed=seed)
     with single_thread(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        est.fit(y, t, X=None, W=M, groups=codes, cache_values=True)
         theta = float(np.ravel(est.intercept_)[0])
         se_hc0 = float(np.ravel(est.intercept__inference().stderr)[0])
     y_res, t_res, _, _ = est.residuals_
