@@ -52,7 +52,7 @@ POSITIVITY_TABLES = ["propensity_scores", "positivity", "balance", "propensity_m
 METRIC_PARTS = [
     "results/metrics/segment.json", "results/metrics/positivity.json", "results/metrics/ate.json",
     "results/metrics/cate.json", "results/metrics/cate_eval.json", "results/metrics/refute.json",
-    "results/metrics/semisynthetic.json",
+    "results/metrics/semisynthetic.json", "results/metrics/policy.json",
 ]
 REPORT_TABLES = [
     "data_summary", "feature_dictionary", "customer_features", *SEGMENT_TABLES, "cohort_flow", "cohort",

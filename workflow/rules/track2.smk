@@ -188,3 +188,37 @@ rule semisynthetic:
         "python scripts/semisynthetic_gather.py --params params.yaml --reps-dir results/semisynthetic"
         " --out {output.table} --summary {output.summary} --figures-dir {output.figures}"
         " --metrics {output.metrics} --log {log}"
+
+
+rule policy:
+    input:
+        code=code_deps("policy"),
+        cohort="results/tables/cohort.csv",
+        dr_scores="results/tables/dr_scores.csv",
+        cate="results/tables/customer_cate.csv",
+        model="results/models/segmentation.json",
+        tables=interim_tables(["transactions", "products", "coupons", "coupon_redemptions"]),
+    output:
+        comparison="results/tables/policy_comparison.csv",
+        roi_curve="results/tables/roi_curve.csv",
+        sensitivity="results/tables/cost_margin_sensitivity.csv",
+        recommendations="results/tables/segment_recommendations.csv",
+        ab_design="results/tables/ab_test_design.csv",
+        assignments="results/tables/policy_assignments.csv",
+        figures=directory("results/figures/policy"),
+        metrics="results/metrics/policy.json",
+    params:
+        values=stage_params("policy"),
+    threads: config["compute"]["threads"]
+    log:
+        "logs/policy.log",
+    benchmark:
+        "logs/benchmarks/policy.tsv"
+    conda:
+        "../../environment.yml"
+    shell:
+        "python scripts/policy.py --params params.yaml --cohort {input.cohort} --dr-scores {input.dr_scores}"
+        " --cate {input.cate} --model {input.model} --interim-dir data/interim --comparison {output.comparison}"
+        " --roi-curve {output.roi_curve} --sensitivity {output.sensitivity} --recommendations {output.recommendations}"
+        " --ab-design {output.ab_design} --assignments {output.assignments} --figures-dir {output.figures}"
+        " --metrics {output.metrics} --log {log}"
