@@ -209,8 +209,8 @@ def test_script_writes_the_tables_and_fails_cleanly(tmp_path):
     block = json.loads(out["metrics"].read_text())["track2"]
     assert block["refutation"]["n_refutations"] == 4 and "e_value" in block["sensitivity"]["purchase_amount"]
     before = {k: v.read_bytes() for k, v in out.items()}
-    bad = write_params(tmp_path / "bad.yaml", refute={"n_placebo": 10})  # below the minimum of 50
-    with pytest.raises(ParamError, match="refute.n_placebo = 10 is invalid; expected >= 50"):
+    bad = write_params(tmp_path / "bad.yaml", refute={"n_placebo": 3})  # below the schema's floor of 5
+    with pytest.raises(ParamError, match="refute.n_placebo = 3 is invalid; expected >= 5"):
         params.load_section(bad, "refute")
     stale = table.assign(estimate=table["estimate"] + 1)
     stale.to_csv(tmp_path / "ate.csv", index=False)

@@ -17,7 +17,8 @@ from workflow_helpers import copy_project, env, snakemake, tiny_params
 
 pytestmark = pytest.mark.workflow
 
-ALL = {"synthetic", "ingest", "features", "segment", "cohort", "positivity", "ate", "cate", "cate_eval", "metrics", "report"}
+ALL = {"synthetic", "ingest", "features", "segment", "cohort", "positivity", "ate", "cate", "cate_eval", "refute",
+       "semisynthetic_rep", "semisynthetic", "policy", "metrics", "report"}
 
 
 def locked_outputs(project: Path) -> dict[str, str]:
@@ -67,7 +68,7 @@ def _dvc_changed(project: Path, key: str, value) -> set[str]:
         out = _run([str(Path(shutil.which("dvc", path=env()["PATH"]))), "status"], project)
     finally:
         params_file.write_text(original)
-    return set(re.findall(r"^(\w+):", out, re.M))
+    return {name.split("@")[0] for name in re.findall(r"^([\w@.-]+):", out, re.M)}
 
 
 def _snakemake_changed(project: Path, key: str, value) -> set[str]:
@@ -79,17 +80,22 @@ def _snakemake_changed(project: Path, key: str, value) -> set[str]:
     return set(re.findall(r"^rule (\w+):", out, re.M)) | set(re.findall(r"^localrule (\w+):", out, re.M)) - {"all"}
 
 
+SEMI = {"semisynthetic_rep", "semisynthetic"}
+CAUSAL = {"positivity", "ate", "cate", "cate_eval", "refute", *SEMI, "policy", "metrics", "report"}
 CHANGES = [
-    # key, value, stages whose own params change (DVC status), rules Snakemake reruns
-    ("ate.n_bootstrap", 40, {"ate", "report"}, {"ate", "metrics", "report"}),
-    ("positivity.seed", 3, {"positivity", "ate", "cate", "cate_eval", "report"},
-     {"positivity", "ate", "cate", "cate_eval", "metrics", "report"}),
-    ("segmentation.k_rule", "max_silhouette", {"segment", "report"}, {"segment", "metrics", "report"}),
-    ("cohort.lookback_weeks", 9, {"cohort", "report"},
-     {"cohort", "positivity", "ate", "cate", "cate_eval", "metrics", "report"}),
-    ("cate.forest_min_leaf", 5, {"cate", "report"}, {"cate", "cate_eval", "metrics", "report"}),
+    # key, value, stages whose own params change (DVC status; a matrix stage by its name), rules Snakemake reruns
+    ("ate.n_bootstrap", 40, {"ate", "report"}, {"ate", "refute", "metrics", "report"}),
+    ("positivity.seed", 3, {"positivity", "ate", "cate", "cate_eval", "refute", "semisynthetic_rep", "report"},
+     CAUSAL),
+    ("segmentation.k_rule", "max_silhouette", {"segment", "report"}, {"segment", "policy", "metrics", "report"}),
+    ("cohort.lookback_weeks", 9, {"cohort", "report"}, {"cohort", *CAUSAL}),
+    ("cate.forest_min_leaf", 5, {"cate", "semisynthetic_rep", "report"},
+     {"cate", "cate_eval", *SEMI, "policy", "metrics", "report"}),
     # the evaluation has a section of its own: changing the rule does not refit the learners
-    ("cate_eval.selection_rule", "min_rloss", {"cate_eval", "report"}, {"cate_eval", "metrics", "report"}),
+    ("cate_eval.selection_rule", "min_rloss", {"cate_eval", *SEMI, "report"},
+     {"cate_eval", *SEMI, "policy", "metrics", "report"}),
+    # a policy parameter reruns the policy and what reads it, nothing upstream (issue 15)
+    ("policy.margin", 0.25, {"policy", "report"}, {"policy", "metrics", "report"}),
     ("data.source", "completejourney", {"synthetic", "ingest", "report"}, ALL),
 ]
 

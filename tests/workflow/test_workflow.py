@@ -82,7 +82,7 @@ def test_results_contract(tiny_project):
 
 def test_reports_rendered(tiny_project):
     for lang in ("en", "ko"):
-        for doc in ("track1", "track2"):
+        for doc in ("track1", "track2", "summary"):
             for ext in ("html", "pdf"):
                 assert (tiny_project / f"report/_output/{lang}/{doc}.{ext}").stat().st_size > 1000
     info = json.loads((tiny_project / "results/run_info.json").read_text())

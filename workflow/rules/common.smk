@@ -57,9 +57,12 @@ METRIC_PARTS = [
 REPORT_TABLES = [
     "data_summary", "feature_dictionary", "customer_features", *SEGMENT_TABLES, "cohort_flow", "cohort",
     *POSITIVITY_TABLES, "ate", "cate_predictions", "cate_summary", "cate_model_selection", "uplift_curves",
-    "cate_calibration", "customer_cate",
+    "cate_calibration", "customer_cate", "refutation", "sensitivity", "semisynthetic", "semisynthetic_summary",
+    "policy_comparison", "roi_curve", "cost_margin_sensitivity", "segment_recommendations", "ab_test_design",
 ]
-FIGURE_STAGES = ["segment", "positivity", "ate", "cate", "cate_eval"]
+FIGURE_STAGES = ["segment", "positivity", "ate", "cate", "cate_eval", "semisynthetic", "policy"]
+#: The report documents, each rendered in English and Korean (report/{en,ko}/<doc>.qmd).
+REPORT_DOCS = ["track1", "track2", "summary"]
 COHORT_TABLES = ["transactions", "products", "campaigns", "campaign_members", "coupon_redemptions", "promotions"]
 
 

@@ -25,7 +25,7 @@ rule report:
         figures=expand("results/figures/{stage}", stage=FIGURE_STAGES),
         metrics="results/metrics.json",
     output:
-        reports=expand("report/_output/{lang}/{doc}.{ext}", lang=["en", "ko"], doc=["track1", "track2"], ext=["html", "pdf"]),
+        reports=expand("report/_output/{lang}/{doc}.{ext}", lang=["en", "ko"], doc=REPORT_DOCS, ext=["html", "pdf"]),
         run_info="results/run_info.json",
     params:
         values=stage_params("report"),

@@ -1,7 +1,7 @@
 """Bilingual reports: load results, format numbers per language, render the Quarto project.
 
 :mod:`segtarget.report.results` is what the report documents import (it is light: pandas
-only). What the four documents say, in English and Korean, is built by
+only). What the documents say, in English and Korean, is built by
 
 - :mod:`~segtarget.report.labels`: display words, Korean particles, reading thresholds;
 - :mod:`~segtarget.report.tables`: pipe tables fitted to the PDF page, the Typst setup;
@@ -13,7 +13,12 @@ only). What the four documents say, in English and Korean, is built by
   (the original recipe side by side, the bar the segmentation must clear);
 - :mod:`~segtarget.report.track2`, :mod:`~segtarget.report.track2_prose` and
   :mod:`~segtarget.report.track2_stages`: Track 2 facts and tables, its sentences and
-  caveats, and the sections of the stages after the ATE.
+  caveats, and the sections of the stages after the ATE: :mod:`~segtarget.report.track2_cate`
+  (CATE), :mod:`~segtarget.report.track2_checks` (refutations, sensitivity),
+  :mod:`~segtarget.report.track2_validation` (semi-synthetic benchmark),
+  :mod:`~segtarget.report.track2_policy` (policies, segments, the original's claims, A/B
+  test) on the decision facts of :mod:`~segtarget.report.track2_decision`;
+- :mod:`~segtarget.report.summary`: the blocks of the one-page executive summary.
 
 :mod:`segtarget.report.render` renders the project with Quarto when it is installed and
 with an equivalent Jupyter + pandoc + Typst pipeline otherwise (:mod:`~segtarget.report.qmd`,

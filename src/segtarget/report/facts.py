@@ -1,8 +1,8 @@
 """The inputs and the data facts of both tracks, and the appendix tables.
 
 - **inputs**: :func:`read_params` (``params.yaml`` beside ``results/``),
-  :func:`has_table`, :func:`stage_figures`, :func:`positivity_metrics`, :func:`truthy`
-  (a flag read from a CSV);
+  :func:`has_table`, :func:`stage_figures`, :class:`FigureRef` (a figure placed inside a
+  section), :func:`positivity_metrics`, :func:`truthy` (a flag read from a CSV);
 - **data**: :class:`DataFacts` (:func:`data_facts`, language-free numbers from
   ``data_summary.csv``), the data summary table and the feature dictionary (with Korean
   units and definitions: the feature stage writes English ones);
@@ -20,7 +20,7 @@ import platform
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 import pandas as pd
 import yaml
@@ -30,7 +30,7 @@ from segtarget.report.results import Formatter, Results, is_na
 from segtarget.report.tables import pipe_table
 
 #: Published numbers of the original project (reference/original-methodology.md sections
-#: 2-7), quoted in the Methods and Discussion sections for comparison.
+#: 2-7 and 10), quoted in the Methods, Discussion and policy sections for comparison.
 ORIGINAL = {
     "households": 2500,
     "nmf_features": 19,
@@ -54,6 +54,17 @@ ORIGINAL = {
     "covariates": 21,
     "naive_amount": 471.44,
     "ate_amount_range": (-64.92, 471.44),
+    # the targeting decision (section 10): CATE > breakeven on its causal forest's test-set
+    # predictions, valued by those same predictions (plug-in); its discarded DR evaluation
+    "policy_cost": 12.73,
+    "policy_margin": 0.30,
+    "policy_breakeven": 42.43,
+    "policy_households": 486,
+    "policy_n_targeted": 152,
+    "policy_share_targeted": 0.3128,
+    "policy_profit": 2426.11,
+    "policy_roi": 1.2538,
+    "policy_dr_profit": -9406.0,
 }
 
 #: Packages whose versions the appendix lists (distribution names).
@@ -85,6 +96,14 @@ def stage_figures(res: Results, stage: str) -> list[str]:
     if not folder.is_dir():
         return []
     return sorted(f"{stage}/{p.stem}" for p in folder.glob("*.png") if not p.stem.endswith("_ko"))
+
+
+class FigureRef(NamedTuple):
+    """A results figure placed inside a report section (``name`` as in :meth:`Results.figure`,
+    e.g. ``policy/roi_curve``), shown with ``caption`` when the file exists."""
+
+    name: str
+    caption: str
 
 
 def truthy(v: Any) -> bool:

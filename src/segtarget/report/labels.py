@@ -1,7 +1,8 @@
 """Display words of the reports in English and Korean: labels, particles, readings.
 
 The label tables (``_LABELS``: methods, outcomes, bands, tiers, data tables, sources,
-feature groups, propensity models, significance and silhouette words) and the functions
+feature groups, propensity models, significance and silhouette words, refuters, covariate
+groups, effect shapes, segment actions) and the functions
 that name things in prose: :func:`label`, :func:`feature_label`, :func:`covariate_label`,
 :func:`join_words` and :func:`ko_particle` (the Korean particle that fits a word's last
 sound). Also the thresholds by which the reports read a number (``CI_LEVEL``,
@@ -101,6 +102,32 @@ _LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "weak": ("weak", "약한"),
         "none": ("no substantial", "뚜렷하지 않은"),
     },
+    "refuter": {
+        "placebo_treatment": ("Placebo treatment", "위약 처리"),
+        "random_common_cause": ("Random common cause", "무작위 공통 원인"),
+        "data_subset": ("Household subsets", "가구 부분표본"),
+        "dummy_outcome": ("Dummy outcome", "가짜 성과"),
+    },
+    "covariate_group": {
+        "recency": ("recency", "최근성"),
+        "purchase_frequency": ("purchase frequency", "구매 빈도"),
+        "spending": ("spending", "구매 금액"),
+        "promotion_response": ("promotion response", "프로모션 반응"),
+        "other_campaigns": ("other campaigns (Types B and C)", "다른 캠페인 (B·C형)"),
+        "basket_breadth": ("basket breadth", "장바구니 구성"),
+        "category_shares": ("category shares", "카테고리 비중"),
+        "campaign": ("campaign indicators", "캠페인 지시변수"),
+    },
+    "dgp": {
+        "constant": ("constant", "상수"),
+        "linear": ("linear", "선형"),
+        "nonlinear": ("non-linear", "비선형"),
+    },
+    "action": {
+        "target": ("target", "타기팅"),
+        "test_first": ("test first", "먼저 실험"),
+        "do_not_target": ("do not target", "타기팅 안 함"),
+    },
 }
 
 
@@ -114,7 +141,8 @@ def check_lang(lang: str) -> str:
 def label(kind: str, key: Any, lang: str = "en") -> str:
     """The display text of ``key`` in a label family (``method``, ``outcome``, ``band``,
     ``tier``, ``table``, ``source``, ``group``, ``ps_model``, ``significance``,
-    ``silhouette_strength``); unknown keys are shown as they are, underscores as spaces."""
+    ``silhouette_strength``, ``refuter``, ``covariate_group``, ``dgp``, ``action``); unknown
+    keys are shown as they are, underscores as spaces."""
     check_lang(lang)
     pair = _LABELS.get(kind, {}).get(str(key))
     if pair is None:
@@ -187,7 +215,8 @@ _DIGIT_BATCHIM = {"0": True, "1": True, "2": False, "3": True, "4": False, "5": 
 _RIEUL_DIGITS = {"1", "7", "8"}
 _PARTICLES = {"은": ("은", "는"), "이": ("이", "가"), "을": ("을", "를"), "과": ("과", "와"), "으로": ("으로", "로"),
               "이다": ("이다", "다"), "이었다": ("이었다", "였다"), "이고": ("이고", "고"), "이며": ("이며", "며"),
-              "이므로": ("이므로", "므로"), "이지만": ("이지만", "지만")}
+              "이므로": ("이므로", "므로"), "이지만": ("이지만", "지만"),
+              "이라고": ("이라고", "라고"), "이었고": ("이었고", "였고")}
 
 
 def _final_sound(word: str) -> tuple[bool, bool]:

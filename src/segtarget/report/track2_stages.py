@@ -3,26 +3,31 @@
 :func:`later_stage_sections` (Markdown) and :func:`show_later_stages` (Markdown and
 figures, from an ``output: asis`` chunk) emit a section for each stage in
 ``LATER_STAGES`` one of whose result tables exists, so the Track 2 documents grow with the
-workflow; each section's prose and tables come from its builder (``_cate_section`` in
-:mod:`segtarget.report.track2_cate`,
-``_refutation_section``, ``_semisynthetic_section``, ``_policy_section``,
-``_ab_section``).
+workflow. Each section comes from its builder: ``cate_section``
+(:mod:`~segtarget.report.track2_cate`), ``refutation_section`` with the sensitivity
+analysis (:mod:`~segtarget.report.track2_checks`), ``semisynthetic_section``
+(:mod:`~segtarget.report.track2_validation`), ``policy_section`` and ``ab_section``
+(:mod:`~segtarget.report.track2_policy`, on the decision facts of
+:mod:`~segtarget.report.track2_decision`). A builder returns Markdown or a list of Markdown
+blocks and :class:`~segtarget.report.facts.FigureRef` figures, shown where they stand.
+:func:`decision_summary` is the targeting decision for a document's Summary and
+:func:`params_sections` the params sections the appendix lists.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
-import numpy as np
-import pandas as pd
-
-from segtarget.report.facts import has_table, stage_figures, truthy
-from segtarget.report.labels import CI_LEVEL, check_lang, ko_particle, label
-from segtarget.report.results import Formatter, Results
-from segtarget.report.tables import pipe_table
+from segtarget.report.facts import FigureRef, has_table, stage_figures
+from segtarget.report.labels import check_lang
+from segtarget.report.results import Results
 from segtarget.report.track2_cate import cate_section as _cate_section
+from segtarget.report.track2_checks import refutation_section
+from segtarget.report.track2_decision import ab_short, decision_facts, recommendation
+from segtarget.report.track2_policy import ab_section, policy_section
+from segtarget.report.track2_validation import semisynthetic_section
 
 
 # --------------------------------------------------------------------------- later stages (Track 2)
@@ -85,136 +90,34 @@ def _figure_caption(name: str, lang: str) -> str:
     return stem.replace("_", " ")
 
 
-def _pick(df: pd.DataFrame, cols: Iterable[str]) -> list[str]:
-    return [c for c in cols if c in df.columns]
+_SECTION_BUILDERS: dict[str, Callable[[Results, str], "str | list"]] = {
+    "cate": _cate_section, "refutation": refutation_section, "semisynthetic": semisynthetic_section,
+    "policy": policy_section, "ab_test": ab_section,
+}
 
 
-def _refutation_section(res: Results, lang: str) -> str:
-    f, en = Formatter(lang), lang == "en"
-    t = res.table("refutation")
-    df = t[_pick(t, ["outcome", "refuter", "estimate", "new_effect", "p_value", "passed"])].copy()
-    if "outcome" in df:
-        df["outcome"] = [label("outcome", o, lang) for o in df["outcome"]]
-    if "passed" in df:
-        df["passed"] = [f.bool(truthy(v)) for v in df["passed"]]
-    n_pass = int(t["passed"].map(truthy).sum()) if "passed" in t else 0
-    text = (f"The refuters were run on the same estimator as the headline estimate; {n_pass} of {len(t)} checks "
-            f"passed (@tbl-refutation)." if en else
-            f"반박 검정은 주 추정치와 같은 추정량으로 수행했으며, {len(t)}개 검정 가운데 {n_pass}개를 통과했다"
-            f"(@tbl-refutation).")
-    headers = ({"outcome": "Outcome", "refuter": "Refuter", "estimate": "Estimate", "new_effect": "New effect",
-                "p_value": "p", "passed": "Passed"} if en else
-               {"outcome": "성과", "refuter": "반박 검정", "estimate": "추정치", "new_effect": "새 효과", "p_value": "p값",
-                "passed": "통과"})
-    fm = {"outcome": "text", "refuter": "text", "estimate": "num:2", "new_effect": "num:2", "p_value": "p", "passed": "text"}
-    return text + "\n\n" + pipe_table(f, df, formats={k: v for k, v in fm.items() if k in df},
-                                   headers={k: v for k, v in headers.items() if k in df},
-                                   caption="Refutation tests" if en else "반박 검정 결과", label="tbl-refutation")
+def section_parts(res: Results, stage: LaterStage, lang: str) -> list:
+    """A stage's section as a list of Markdown blocks and :class:`FigureRef` figures, in reading order."""
+    out = _SECTION_BUILDERS[stage.key](res, lang)
+    return [out] if isinstance(out, str) else [p for p in out if p]
 
 
-def _semisynthetic_section(res: Results, lang: str) -> str:
-    f, en = Formatter(lang), lang == "en"
-    t = res.table("semisynthetic")
-    t = t.assign(bias=t["ate_est"] - t["ate_true"]) if {"ate_est", "ate_true"} <= set(t.columns) else t
-    agg = {c: "mean" for c in ("bias", "pehe", "ci_covered", "policy_regret") if c in t}
-    g = t.groupby(["dgp", "model"], sort=True).agg(agg).reset_index()
-    if "bias" in t:
-        g["rmse"] = t.groupby(["dgp", "model"], sort=True)["bias"].apply(lambda x: float(np.sqrt(np.mean(x ** 2)))).values
-    n_rep = int(t["replication"].nunique()) if "replication" in t else 1
-    text = (f"Outcomes were simulated with a known CATE on the real covariates and treatment assignment and every "
-            f"estimator was rerun ({n_rep} replications per design; @tbl-semisynthetic)." if en else
-            f"실제 공변량과 처리 배정은 그대로 두고 CATE를 알고 있는 결과를 시뮬레이션해 모든 추정량을 다시 돌렸다"
-            f"(설계마다 {n_rep}회 반복, @tbl-semisynthetic).")
-    headers = ({"dgp": "Design", "model": "Model", "bias": "ATE bias", "rmse": "ATE RMSE", "pehe": "PEHE",
-                "ci_covered": "CI coverage", "policy_regret": "Policy regret"} if en else
-               {"dgp": "설계", "model": "모형", "bias": "ATE 편향", "rmse": "ATE RMSE", "pehe": "PEHE",
-                "ci_covered": "구간 포함률", "policy_regret": "정책 후회"})
-    fm = {"dgp": "text", "model": "text", "bias": "num:2", "rmse": "num:2", "pehe": "num:2", "ci_covered": "pct",
-          "policy_regret": "num:2"}
-    return text + "\n\n" + pipe_table(f, g, formats={k: v for k, v in fm.items() if k in g},
-                                   headers={k: v for k, v in headers.items() if k in g},
-                                   caption=("Semi-synthetic validation, mean over replications" if en
-                                            else "준합성 검증 (반복 평균)"), label="tbl-semisynthetic")
+def params_sections(stages: Iterable[LaterStage]) -> list[str]:
+    """The params.yaml sections the later stages read, for the appendix (``cate`` adds ``cate_eval``)."""
+    keys = {"cate": ["cate", "cate_eval"], "refutation": ["refute"], "semisynthetic": ["semisynthetic"],
+            "policy": ["policy"], "ab_test": []}
+    return list(dict.fromkeys(k for s in stages for k in keys.get(s.key, [s.key])))
 
 
-def _policy_section(res: Results, lang: str) -> str:
-    f, en = Formatter(lang), lang == "en"
-    parts = []
-    if has_table(res, "policy_comparison"):
-        t = res.table("policy_comparison")
-        df = pd.DataFrame({"outcome": [label("outcome", o, lang) for o in t["outcome"]] if "outcome" in t else "",
-                           "policy": t["policy"], "pct": t["pct_targeted"],
-                           "profit": [f"{f.money(p)} {f.ci(lo, hi, 'money')}" for p, lo, hi in
-                                      zip(t["profit"], t["profit_ci_low"], t["profit_ci_high"])],
-                           "roi": t["roi"]})
-        best = t.sort_values("profit", ascending=False).iloc[0]
-        parts.append(
-            (f"Each policy is valued by a cross-fitted doubly-robust estimate on held-out folds (@tbl-policy). "
-             f"The highest estimated profit is {f.money(best['profit'])} for the policy {best['policy']}, with a "
-             f"95% CI of {f.ci(best['profit_ci_low'], best['profit_ci_high'], 'money')}." if en else
-             f"각 정책의 가치는 검증 폴드에서의 교차적합 이중 강건 추정으로 평가했다(@tbl-policy). 추정 이익이 가장 큰 "
-             f"정책은 {ko_particle(best['policy'], '으로')} {ko_particle(f.money(best['profit']), '이며')} 95% 신뢰구간은 "
-             f"{ko_particle(f.ci(best['profit_ci_low'], best['profit_ci_high'], 'money'), '이다')}."))
-        parts.append(pipe_table(f, df, formats={"outcome": "text", "policy": "text", "pct": "pct", "profit": "text",
-                                          "roi": "pct"},
-                             headers=({"outcome": "Outcome", "policy": "Policy", "pct": "Targeted", "profit":
-                                       "Profit [95% CI]", "roi": "ROI"} if en else
-                                      {"outcome": "성과", "policy": "정책", "pct": "타기팅 비율", "profit":
-                                       "이익 [95% CI]", "roi": "ROI"}),
-                             caption="Policy comparison" if en else "정책 비교", label="tbl-policy"))
-    if has_table(res, "roi_curve"):
-        r = res.table("roi_curve")
-        if len(r) and {"pct_targeted", "profit"} <= set(r.columns):
-            best = r.sort_values(["profit", "pct_targeted"], ascending=[False, True]).iloc[0]
-            ci = (f.ci(best["profit_ci_low"], best["profit_ci_high"], "money")
-                  if {"profit_ci_low", "profit_ci_high"} <= set(r.columns) else f.na)
-            parts.append(
-                (f"Along the ROI curve, estimated profit peaks when the top {f.pct(best['pct_targeted'], 0)} of "
-                 f"households by predicted effect are targeted: {f.money(best['profit'])} ({level_text(lang)} CI {ci})."
-                 if en else
-                 f"ROI 곡선에서 추정 이익은 예측 효과 상위 {f.pct(best['pct_targeted'], 0)} 가구를 타깃으로 할 때 "
-                 f"{ko_particle(f.money(best['profit']) + f'({level_text(lang)} 신뢰구간 {ci})', '으로')} 가장 크다."))
-    if has_table(res, "segment_recommendations"):
-        s = res.table("segment_recommendations")
-        df = pd.DataFrame({"segment": s["segment"], "n": s["n"],
-                           "cate": [f"{f.num(c, 2)} {f.ci(lo, hi, 'num:2')}" for c, lo, hi in
-                                    zip(s["cate"], s["cate_ci_low"], s["cate_ci_high"])],
-                           "action": s["action"]})
-        parts.append(pipe_table(f, df, formats={"segment": "text", "cate": "text", "action": "text"},
-                             headers=({"segment": "Segment", "n": "Households", "cate": "CATE [95% CI]",
-                                       "action": "Action"} if en else
-                                      {"segment": "세그먼트", "n": "가구 수", "cate": "CATE [95% CI]", "action": "조치"}),
-                             caption=("Recommendations by segment (segments from pre-period features)" if en
-                                      else "세그먼트별 권고 (사전 기간 특성으로 만든 세그먼트)"),
-                             label="tbl-segment-recommendations"))
-    return "\n\n".join(parts)
-
-
-def level_text(lang: str = "en") -> str:
-    return Formatter(lang).pct(CI_LEVEL, 0)
-
-
-def _ab_section(res: Results, lang: str) -> str:
-    f, en = Formatter(lang), lang == "en"
-    t = res.table("ab_test_design")
-    df = t[_pick(t, ["mde", "sigma", "alpha", "power", "n_per_arm"])]
-    r = t.iloc[0]
-    text = (f"To confirm the policy, an A/B test needs {f.int(r['n_per_arm'])} households per arm to detect an effect of "
-            f"{f.num(r['mde'], 2)} with {f.pct(r['power'], 0)} power at a {f.pct(r['alpha'], 0)} significance level "
-            f"(@tbl-ab)." if en else
-            f"정책을 확인하려면 효과 {ko_particle(f.num(r['mde'], 2), '을')} 유의수준 {f.pct(r['alpha'], 0)}, 검정력 "
-            f"{f.pct(r['power'], 0)}로 찾아내기 위해 집단당 {f.int(r['n_per_arm'])}가구가 필요하다(@tbl-ab).")
-    headers = ({"mde": "Minimum detectable effect", "sigma": "Outcome SD", "alpha": "α", "power": "Power",
-                "n_per_arm": "Households per arm"} if en else
-               {"mde": "최소 검출 효과", "sigma": "결과 표준편차", "alpha": "α", "power": "검정력",
-                "n_per_arm": "집단당 가구 수"})
-    return text + "\n\n" + pipe_table(f, df, formats={"mde": "num:2", "sigma": "num:2", "alpha": "num:3", "power": "pct"},
-                                   headers={k: v for k, v in headers.items() if k in df},
-                                   caption="A/B test design" if en else "A/B 테스트 설계", label="tbl-ab")
-
-
-_SECTION_BUILDERS = {"cate": _cate_section, "refutation": _refutation_section, "semisynthetic": _semisynthetic_section,
-                     "policy": _policy_section, "ab_test": _ab_section}
+def decision_summary(res: Results, lang: str = "en") -> str:
+    """The targeting decision for a document's Summary (a bold lead and the recommendation); empty
+    before the policy stage has run."""
+    check_lang(lang)
+    d = decision_facts(res)
+    if d is None:
+        return ""
+    lead = "**The targeting decision.**" if lang == "en" else "**타기팅 결정.**"
+    return " ".join(p for p in (lead, recommendation(d, lang), ab_short(res, lang)) if p)
 
 
 def later_stage_sections(res: Results, lang: str = "en", level: int = 2) -> str:
@@ -225,7 +128,7 @@ def later_stage_sections(res: Results, lang: str = "en", level: int = 2) -> str:
     out = []
     for stage in available_stages(res):
         out.append("#" * level + " " + _title(stage, lang))
-        out.append(_SECTION_BUILDERS[stage.key](res, lang))
+        out += [p for p in section_parts(res, stage, lang) if isinstance(p, str)]
     return "\n\n".join(out)
 
 
@@ -239,14 +142,24 @@ def later_stage_figures(res: Results, stages: str | tuple[str, ...], lang: str =
 
 
 def show_later_stages(res: Results, lang: str = "en", level: int = 2) -> None:
-    """Print each available later stage's section and display its figures after it (call
-    from a chunk with ``output: asis``). Prints nothing when no later stage has run."""
+    """Print each available later stage's section, with the figures it places inside it shown
+    where they belong and the stage's other figures after it (call from a chunk with
+    ``output: asis``). Prints nothing when no later stage has run."""
     from IPython.display import Image, display
 
     check_lang(lang)
     for stage in available_stages(res):
         print("#" * level + " " + _title(stage, lang) + "\n", flush=True)
-        print(_SECTION_BUILDERS[stage.key](res, lang) + "\n", flush=True)
+        shown = set()
+        for part in section_parts(res, stage, lang):
+            if isinstance(part, FigureRef):
+                if (res.figures_dir / f"{part.name}.png").is_file():
+                    shown.add(part.name)
+                    print(f"*{part.caption}*\n", flush=True)
+                    display(Image(filename=str(res.figure(part.name, lang))))
+            else:
+                print(part + "\n", flush=True)
         for caption, path in later_stage_figures(res, stage.figures, lang):
-            print(f"*{caption}*\n", flush=True)
-            display(Image(filename=str(path)))
+            if f"{path.parent.name}/{path.stem.removesuffix('_ko')}" not in shown:
+                print(f"*{caption}*\n", flush=True)
+                display(Image(filename=str(path)))
