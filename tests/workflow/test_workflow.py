@@ -90,9 +90,11 @@ def test_reports_rendered(tiny_project):
 
 
 def test_every_rule_logged_and_benchmarked(tiny_project):
-    logs = {p.stem for p in (tiny_project / "logs").glob("*.log")}
+    root = tiny_project / "logs"  # per-job logs of a wildcard rule sit in a folder: logs/<rule>/<job>.log
+    logs = {"_".join(p.relative_to(root).with_suffix("").parts) for p in root.rglob("*.log")}
     bench = {p.stem for p in (tiny_project / "logs/benchmarks").glob("*.tsv")}
-    assert {"synthetic", "ingest", "features", "segment", "cohort", "positivity", "ate", "cate", "cate_eval", "report"} <= logs
+    assert {"synthetic", "ingest", "features", "segment", "cohort", "positivity", "ate", "cate", "cate_eval", "refute",
+            "semisynthetic", "semisynthetic_constant_1", "policy", "report"} <= logs
     assert logs == bench
 
 
