@@ -211,7 +211,7 @@ def test_script_runs_end_to_end(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     out = ["--predictions", str(tmp_path / "pred.csv"), "--out", str(tmp_path / "customer_cate.csv"),
            "--selection", str(tmp_path / "sel.csv"), "--curves", str(tmp_path / "curves.csv"),
-           "--calibration", str(tmp_path / "calib.csv"), "--figures-dir", str(tmp_path / "fig"),
+           "--calibration", str(tmp_path / "calib.csv"), "--dr-scores", str(tmp_path / "dr_scores.csv"), "--figures-dir", str(tmp_path / "fig"),
            "--metrics", str(tmp_path / "eval.json")]
     res = run_script("cate_eval.py", *common, *out)
     assert res.returncode == 0, res.stderr[-2000:]
