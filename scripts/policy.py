@@ -27,11 +27,13 @@ def run(args):
     segments = assign_units(lookback_features(con, tables, cohort, features), lambda f: assign_segments(f, model),
                             tiers=lambda f: model.tiers().fit(f).transform(f))
     discounts = redeemed_discounts(con, tables, cohort) if policy["cost_source"] == "estimate" else None
-    out = run_policy(cohort, io.read_csv(args.dr_scores), io.read_csv(args.cate), segments, policy, discounts)
+    out = run_policy(cohort, io.read_csv(args.dr_scores), io.read_csv(args.cate), segments, policy, discounts,
+                     io.read_csv(args.households), io.read_csv(args.household_scores))
     with io.staged_dir(Path(args.figures_dir)) as tmp:
         FP.save_all(out, tmp)
     for name in ("comparison", "roi_curve", "sensitivity", "recommendations", "ab_design", "assignments"):
         io.write_csv(getattr(out, name), getattr(args, name))
+    io.write_csv(out.target_list, args.target_list)
     io.write_json({"track2": {"policy": out.metrics}}, args.metrics)
 
 
@@ -42,6 +44,9 @@ if __name__ == "__main__":
     ap.add_argument("--cate", default="results/tables/customer_cate.csv", help="out-of-fold CATE, selected model flagged")
     ap.add_argument("--model", default="results/models/segmentation.json", help="the saved Track 1 segment model")
     ap.add_argument("--interim-dir", default="data/interim", help="canonical parquet tables (lookback features, coupons)")
+    ap.add_argument("--households", default="results/tables/current_households.csv", help="the score_households stage's")
+    ap.add_argument("--household-scores", dest="household_scores", default="results/tables/household_scores.csv")
+    ap.add_argument("--target-list", dest="target_list", default="results/tables/target_list.csv")
     ap.add_argument("--comparison", default="results/tables/policy_comparison.csv")
     ap.add_argument("--roi-curve", dest="roi_curve", default="results/tables/roi_curve.csv")
     ap.add_argument("--sensitivity", default="results/tables/cost_margin_sensitivity.csv")

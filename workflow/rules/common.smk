@@ -52,13 +52,14 @@ POSITIVITY_TABLES = ["propensity_scores", "positivity", "balance", "propensity_m
 METRIC_PARTS = [
     "results/metrics/segment.json", "results/metrics/positivity.json", "results/metrics/ate.json",
     "results/metrics/cate.json", "results/metrics/cate_eval.json", "results/metrics/refute.json",
-    "results/metrics/semisynthetic.json", "results/metrics/policy.json",
+    "results/metrics/semisynthetic.json", "results/metrics/score_households.json", "results/metrics/policy.json",
 ]
 REPORT_TABLES = [
     "data_summary", "feature_dictionary", "customer_features", *SEGMENT_TABLES, "cohort_flow", "cohort",
     *POSITIVITY_TABLES, "ate", "cate_predictions", "cate_summary", "cate_model_selection", "uplift_curves",
     "cate_calibration", "customer_cate", "refutation", "sensitivity", "semisynthetic", "semisynthetic_summary",
     "policy_comparison", "roi_curve", "cost_margin_sensitivity", "segment_recommendations", "ab_test_design",
+    "target_list",
 ]
 FIGURE_STAGES = ["segment", "positivity", "ate", "cate", "cate_eval", "semisynthetic", "policy"]
 #: The report documents, each rendered in English and Korean (report/{en,ko}/<doc>.qmd).

@@ -190,6 +190,34 @@ rule semisynthetic:
         " --metrics {output.metrics} --log {log}"
 
 
+rule score_households:
+    input:
+        code=code_deps("score_households"),
+        cohort="results/tables/cohort.csv",
+        scores="results/tables/propensity_scores.csv",
+        dr_scores="results/tables/dr_scores.csv",
+        selection="results/tables/cate_model_selection.csv",
+        model="results/models/segmentation.json",
+        tables=interim_tables(COHORT_TABLES),
+    output:
+        households="results/tables/current_households.csv",
+        scores="results/tables/household_scores.csv",
+        metrics="results/metrics/score_households.json",
+    params:
+        values=stage_params("score_households"),
+    threads: config["compute"]["threads"]
+    log:
+        "logs/score_households.log",
+    benchmark:
+        "logs/benchmarks/score_households.tsv"
+    conda:
+        "../../environment.yml"
+    shell:
+        "python scripts/score_households.py --params params.yaml --cohort {input.cohort} --scores {input.scores}"
+        " --dr-scores {input.dr_scores} --selection {input.selection} --model {input.model} --interim-dir data/interim"
+        " --households {output.households} --out {output.scores} --metrics {output.metrics} --log {log}"
+
+
 rule policy:
     input:
         code=code_deps("policy"),
@@ -197,6 +225,8 @@ rule policy:
         dr_scores="results/tables/dr_scores.csv",
         cate="results/tables/customer_cate.csv",
         model="results/models/segmentation.json",
+        households="results/tables/current_households.csv",
+        household_scores="results/tables/household_scores.csv",
         tables=interim_tables(["transactions", "products", "coupons", "coupon_redemptions"]),
     output:
         comparison="results/tables/policy_comparison.csv",
@@ -205,6 +235,7 @@ rule policy:
         recommendations="results/tables/segment_recommendations.csv",
         ab_design="results/tables/ab_test_design.csv",
         assignments="results/tables/policy_assignments.csv",
+        target_list="results/tables/target_list.csv",
         figures=directory("results/figures/policy"),
         metrics="results/metrics/policy.json",
     params:
@@ -220,5 +251,6 @@ rule policy:
         "python scripts/policy.py --params params.yaml --cohort {input.cohort} --dr-scores {input.dr_scores}"
         " --cate {input.cate} --model {input.model} --interim-dir data/interim --comparison {output.comparison}"
         " --roi-curve {output.roi_curve} --sensitivity {output.sensitivity} --recommendations {output.recommendations}"
-        " --ab-design {output.ab_design} --assignments {output.assignments} --figures-dir {output.figures}"
+        " --ab-design {output.ab_design} --assignments {output.assignments} --households {input.households}"
+        " --household-scores {input.household_scores} --target-list {output.target_list} --figures-dir {output.figures}"
         " --metrics {output.metrics} --log {log}"

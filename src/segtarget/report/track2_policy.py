@@ -18,6 +18,7 @@ from segtarget.report.labels import covariate_label, join_words, ko_particle, la
 from segtarget.report.results import Formatter, Results, is_na
 from segtarget.report.tables import pipe_table
 from segtarget.report.track2_cate import model_label
+from segtarget.report.track2_list import contact_list
 from segtarget.report.track2_decision import (
     Decision,
     ab_rows,
@@ -304,6 +305,9 @@ def policy_section(res: Results, lang: str) -> list:
                    "모든 단위는 룩백 기간의 특성만으로 첫 번째 보고서의 세그먼트와 가치 등급에 배정했으므로 캠페인 이후의 행동이 집단을 "
                    "정하지 않는다(@tbl-segment-recommendations). ") + segment_sentence(res, d, lang),
                   segment_table(res, lang), fig("segment_effects")]
+    listed = contact_list(res, lang)
+    if listed:
+        parts += ["### " + ("Who to contact next" if en else "다음에 연락할 가구"), listed]
     parts += ["### " + ("Against the original project's claims" if en else "원 프로젝트의 주장과 비교"),
               original_comparison(d, lang) + (" @tbl-original-policy sets the figures side by side." if en else
                                               " 수치는 @tbl-original-policy 에 나란히 정리했다."),

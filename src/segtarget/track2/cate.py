@@ -138,7 +138,7 @@ def make_cate_model(
     raise ParamError(f"cate.models: {name!r} is invalid; expected some of {', '.join(MODELS)}")
 
 
-def _fit_predict(name: str, M, y, t, codes, train, test, level: float, kwargs: dict, modifiers=None):
+def fit_predict(name: str, M, y, t, codes, train, test, level: float, kwargs: dict, modifiers=None):
     """Fit learner ``name`` on ``train`` and predict CATE (and interval) for ``test``.
 
     For ``linear_dml`` with ``modifiers`` (column indices), the effect is linear in those
@@ -214,9 +214,9 @@ def cross_fit_cate(
                              f"fewer than {min_train_per_arm} in an arm; widen the trimming band or use fewer folds")
         for m in models:
             tasks.append((m, k, tr, test))
-    run = delayed(_fit_predict)
+    run = delayed(fit_predict)
     if n_jobs == 1:
-        results = [_fit_predict(m, M, y, t, codes, tr, te, level, model_kwargs, linear_modifiers)
+        results = [fit_predict(m, M, y, t, codes, tr, te, level, model_kwargs, linear_modifiers)
                    for m, _, tr, te in tasks]
     else:
         results = Parallel(n_jobs=n_jobs)(run(m, M, y, t, codes, tr, te, level, model_kwargs, linear_modifiers)

@@ -200,6 +200,41 @@ def _other_campaigns(units: pd.DataFrame, campaigns: pd.DataFrame, members: pd.D
     return out
 
 
+def window_features(con, tables: dict, units: pd.DataFrame, features: dict) -> pd.DataFrame:
+    """``units`` (household, campaign, lookback_start, lookback_end, ...) with the project's features
+    over each unit's lookback window (the Track 1 feature code, per window); ``frequency`` is 0 for a
+    unit without a basket in its window."""
+    win = units[[HOUSEHOLD, CAMPAIGN, "lookback_start", "lookback_end"]].rename(
+        columns={"lookback_start": "start_day", "lookback_end": "end_day"})
+    feats = F.features_from_params(con, tables, features, windows=win)
+    feats = feats.drop(columns=["start_day", "end_day"], errors="ignore")
+    out = units.merge(feats, on=[HOUSEHOLD, CAMPAIGN], how="left")
+    out["frequency"] = out["frequency"].fillna(0.0)
+    return out
+
+
+def unit_covariates(con, tables: dict, units: pd.DataFrame, campaigns: pd.DataFrame, members: pd.DataFrame,
+                    ctype: str) -> pd.DataFrame:
+    """Raw covariates (``x_*``) of units carrying their window features (:func:`window_features`) and
+    ``lookback_weeks``: counts as per-week rates, display/mailer exposure and other campaign types
+    in the lookback. Missing values are left for the caller (the cohort imputes within campaign;
+    scoring new households imputes with the cohort's medians)."""
+    cov = pd.DataFrame({HOUSEHOLD: units[HOUSEHOLD], CAMPAIGN: units[CAMPAIGN]})
+    for f in F.FEATURES:
+        if f in DROPPED_FEATURES:
+            continue
+        if f in RATE_FEATURES:
+            cov[f"{COVARIATE_PREFIX}{f}_per_week"] = units[f] / units["lookback_weeks"]
+        else:
+            cov[f"{COVARIATE_PREFIX}{f}"] = units[f]
+    expo = _exposure(con, tables["transactions"], tables["promotions"], units)
+    cov = cov.merge(expo.rename(columns=lambda c: c if c in (HOUSEHOLD, CAMPAIGN) else COVARIATE_PREFIX + c),
+                    on=[HOUSEHOLD, CAMPAIGN], how="left")
+    other = _other_campaigns(units, campaigns, members, ctype)
+    return cov.merge(other.rename(columns=lambda c: c if c in (HOUSEHOLD, CAMPAIGN) else COVARIATE_PREFIX + c),
+                     on=[HOUSEHOLD, CAMPAIGN], how="left")
+
+
 def build_cohort(con, tables: dict, cohort: dict, features: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Build the stacked cohort and its flow table.
 
@@ -237,13 +272,7 @@ def build_cohort(con, tables: dict, cohort: dict, features: dict) -> tuple[pd.Da
     flow: list[dict] = []
     units = _units(plans, first, universe, flow)
 
-    # covariates over the lookback window (features of the Track 1 code, per unit)
-    win = units[[HOUSEHOLD, CAMPAIGN, "lookback_start", "lookback_end"]].rename(
-        columns={"lookback_start": "start_day", "lookback_end": "end_day"})
-    feats = F.features_from_params(con, tables, features, windows=win)
-    feats = feats.drop(columns=["start_day", "end_day"], errors="ignore")
-    units = units.merge(feats, on=[HOUSEHOLD, CAMPAIGN], how="left")
-    units["frequency"] = units["frequency"].fillna(0.0)
+    units = window_features(con, tables, units, features)
     eligible = units["frequency"] >= cohort["min_baskets"]
     for p in plans:
         sel = units[CAMPAIGN] == p.campaign_id
@@ -268,20 +297,7 @@ def build_cohort(con, tables: dict, cohort: dict, features: dict) -> tuple[pd.Da
         step = "outcome window shortened" if "outcome window ends" in note else "campaign not stacked"
         flow.insert(2, dict(step=step, n_treated=0, n_control=0, note=note))
 
-    cov = pd.DataFrame({HOUSEHOLD: units[HOUSEHOLD], CAMPAIGN: units[CAMPAIGN]})
-    for f in F.FEATURES:
-        if f in DROPPED_FEATURES:
-            continue
-        if f in RATE_FEATURES:
-            cov[f"{COVARIATE_PREFIX}{f}_per_week"] = units[f] / units["lookback_weeks"]
-        else:
-            cov[f"{COVARIATE_PREFIX}{f}"] = units[f]
-    expo = _exposure(con, tx, tables["promotions"], units)
-    cov = cov.merge(expo.rename(columns=lambda c: c if c in (HOUSEHOLD, CAMPAIGN) else COVARIATE_PREFIX + c),
-                    on=[HOUSEHOLD, CAMPAIGN], how="left")
-    other = _other_campaigns(units, campaigns, members, ctype)
-    cov = cov.merge(other.rename(columns=lambda c: c if c in (HOUSEHOLD, CAMPAIGN) else COVARIATE_PREFIX + c),
-                    on=[HOUSEHOLD, CAMPAIGN], how="left")
+    cov = unit_covariates(con, tables, units, campaigns, members, ctype)
     # missing values: flag, then impute with the campaign's median (covariates only, no outcome)
     xcols = covariate_columns(cov)
     for c in xcols:

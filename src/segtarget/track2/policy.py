@@ -46,6 +46,9 @@ from segtarget.track2.policy_value import breakeven, check_economics, household_
 log = logging.getLogger(__name__)
 
 CONSTANT = "constant"
+#: Policies with no rule to apply to new households (who was targeted in the past): benchmarks only,
+#: never deployed in the target list nor sized in the A/B test.
+NOT_DEPLOYABLE = ("current_practice",)
 KEYS = [HOUSEHOLD, CAMPAIGN]
 #: policy_comparison.csv: SPEC columns first.
 COMPARISON_LEAD = ["outcome", "population", "policy", "n_targeted", "pct_targeted", "profit", "profit_ci_low",

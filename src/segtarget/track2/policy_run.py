@@ -36,6 +36,7 @@ from segtarget.track2 import policy as P
 from segtarget.track2.design import COVARIATE_PREFIX
 from segtarget.track2.policy_segments import segment_recommendations
 from segtarget.track2.policy_value import ab_test_design, breakeven, household_counts, summarise, value_policies
+from segtarget.track2.target_list import build_target_list
 
 log = logging.getLogger(__name__)
 OTHER = {"overlap": "all", "all": "overlap"}
@@ -54,6 +55,7 @@ class PolicyResult:
     metrics: dict
     tree: pd.DataFrame | None = None
     extra: dict = field(default_factory=dict)
+    target_list: pd.DataFrame | None = None
 
 
 def contact_cost(policy: dict, discounts: dict | None) -> tuple[float, str]:
@@ -110,9 +112,10 @@ def ab_design(inp, pop, table: pd.DataFrame, assign: pd.DataFrame, policy: dict,
     """The A/B test that would confirm the recommended policy (or, if it targets nobody, the best eligible
     policy that targets someone): MDE = breakeven; sigma from control outcomes among its targeted units of the
     population (fallback: all the population's controls); CUPED on lookback spend."""
-    t = table[(table["population"] == policy["population"]) & (table["eligible"] == 1) & (table["n_targeted"] > 0)]
+    t = table[(table["population"] == policy["population"]) & (table["eligible"] == 1) & (table["n_targeted"] > 0)
+              & ~table["policy"].isin(P.NOT_DEPLOYABLE)]
     if t.empty:
-        raise InputError("policy: no eligible policy targets anybody; no A/B design")
+        raise InputError("policy: no eligible policy that can be deployed targets anybody; no A/B design")
     name = P.best_policy(t, policy["population"])["policy"]
     df = inp.df
     target = assign[name].to_numpy().astype(bool)
@@ -126,9 +129,11 @@ def ab_design(inp, pop, table: pd.DataFrame, assign: pd.DataFrame, policy: dict,
     per_week, weeks_out = campaign_rate(df, target)
     out = ab_test_design(df.loc[use, "y"], df.loc[use, spend_col], be, policy["ab_alpha"], policy["ab_power"], per_week,
                          weeks_out, src, name)
-    why = ("" if name == P.best_policy(table, policy["population"])["policy"] else
-           f"the recommended policy targets nobody: the test is sized for {name}, the best eligible policy that targets "
-           "someone (a randomised holdout among the households it would contact); ")
+    best = P.best_policy(table, policy["population"])
+    reason = "targets nobody" if best["n_targeted"] == 0 else "has no rule for new households"
+    why = ("" if name == best["policy"] else
+           f"the recommended policy ({best['policy']}) {reason}: the test is sized for {name}, the best eligible policy "
+           "that targets someone (a randomised holdout among the households it would contact); ")
     out["note"] = why + ("eligible households per week = units the policy targets per stacked campaign (all cohort units) / "
                    "mean weeks between campaign starts; weeks = weeks of such households needed to enrol both arms, "
                    "before the outcome window (outcome_weeks) is measured; rho = correlation of the outcome with "
@@ -164,8 +169,10 @@ def _metrics(inp, table, best, recs, ab, policy, cost, cost_note, be, tree) -> d
 
 
 def run_policy(cohort: pd.DataFrame, dr_scores: pd.DataFrame, customer_cate: pd.DataFrame, segments: pd.DataFrame,
-               policy: dict, discounts: dict | None = None) -> PolicyResult:
-    """The stage: inputs -> out-of-fold policies -> DR valuation, ROI curve, grid, segments, A/B, metrics."""
+               policy: dict, discounts: dict | None = None, households: pd.DataFrame | None = None,
+               household_scores: pd.DataFrame | None = None) -> PolicyResult:
+    """The stage: inputs -> out-of-fold policies -> DR valuation, ROI curve, grid, segments, A/B, metrics, and
+    (given the score_households stage's tables) the target list of the current households."""
     P.check_params(policy)
     cost, cost_note = contact_cost(policy, discounts)
     margin = float(policy["margin"])
@@ -189,9 +196,13 @@ def run_policy(cohort: pd.DataFrame, dr_scores: pd.DataFrame, customer_cate: pd.
     metrics = _metrics(inp, table, best, recs, ab, policy, cost, cost_note, be, extra.get("tree"))
     if discounts is not None:
         metrics["discount_estimate"] = discounts
+    targets = None
+    if households is not None and household_scores is not None:
+        targets, metrics["target_list"] = build_target_list(households, household_scores, table, recs, inp, pop, cate,
+                                                            policy, margin, cost, extra.get("tree"), metrics["ab_policy"])
     log.info("policy: best %s on %s (%.1f%% targeted), DR profit %.0f [%.0f, %.0f], plug-in %.0f",
              best["policy"], policy["population"], best["pct_targeted"], best["profit"], best["profit_ci_low"],
              best["profit_ci_high"], best["plugin_profit"])
     return PolicyResult(table, curve, grid, recs, ab, long, metrics, extra.get("tree"),
                         {"breakeven": be, "cost": cost, "margin": margin, "population": policy["population"],
-                         "selected_model": inp.model, "best": best["policy"], "level": policy["level"]})
+                         "selected_model": inp.model, "best": best["policy"], "level": policy["level"]}, targets)
