@@ -34,21 +34,25 @@ def contact_list(res: Results, lang: str = "en") -> str:
     k = int((t["target"] == "yes").sum())
     pol = policy_label(str(t["policy"].iloc[0]), lang) if n else ""
     model = str(t["model"].iloc[0]) if n and "model" in t else "constant"
-    mname = ("the average effect for everybody (no heterogeneity was supported)" if en else
-             "모두에게 같은 평균 효과(이질성이 뒷받침되지 않음)") if model == "constant" else model_label(model, lang)
+    constant = model == "constant"
     prev = int((t["previously_targeted"] > 0).sum()) if "previously_targeted" in t else 0
     out_band = int((t["in_overlap"] == 0).sum()) if "in_overlap" in t else 0
+    share = f.pct(k / n if n else 0, 1)
     day = s.get("scoring_index_day", m.get("index_day"))
     when = (f" (the next campaign starting on day {f.int(day)})" if en else f"(다음 캠페인 시작일 {f.int(day)}일 기준)") \
         if day is not None and not is_na(day) else ""
     if en:
-        text = [f"The decision is applied to the {f.int(n)} households active in the last lookback window of the data{when}, "
-                f"scored by the selected model, {mname}, from the covariates the cohort used (target_list.csv). "
-                f"Under {pol.lower()}, {f.int(k)} of them ({f.pct(k / n if n else 0, 1)}) are marked for contact."]
+        how = ("every household gets the average effect, since no heterogeneity was supported," if constant else
+               f"the selected model, {model_label(model, lang)}, predicts each household's effect")
+        text = [f"The decision is applied to the {f.int(n)} households active in the last lookback window of the data{when}: "
+                f"their covariates are built as the cohort's were, and {how} (target_list.csv). The recommended policy, "
+                f"{pol.lower() if pol[:1].isupper() and pol[1:2].islower() else pol}, marks {f.int(k)} of them ({share}) "
+                "for contact."]
     else:
-        text = [f"결정은 데이터의 마지막 룩백 기간에 구매한 {f.int(n)}가구{when}에 적용했으며, 코호트와 같은 공변량으로 선택 모형"
-                f"({mname})이 점수를 매겼다(target_list.csv). {pol} 정책에 따라 그중 {f.int(k)}가구"
-                f"({f.pct(k / n if n else 0, 1)})에 보낸다."]
+        how = ("이질성이 뒷받침되지 않았으므로 모든 가구에 같은 평균 효과를 주었다" if constant else
+               f"선택 모형({model_label(model, lang)})이 가구별 효과를 예측했다")
+        text = [f"결정은 데이터의 마지막 룩백 기간에 구매한 {f.int(n)}가구{when}에 적용했다. 공변량은 코호트와 같은 방식으로 "
+                f"만들었고, {how}(target_list.csv). 권고 정책({pol})은 그중 {f.int(k)}가구({share})에 보낸다."]
     if k and m.get("profit") is not None:
         lo, hi = m.get("profit_ci", [None, None])
         text.append(f"The list's expected profit is {f.money(m['profit'], 0)} {f.ci(lo, hi, 'money')} (the cohort's "
@@ -64,7 +68,7 @@ def contact_list(res: Results, lang: str = "en") -> str:
     if "ab_test_candidate" in t:
         c = int((t["ab_test_candidate"] == "yes").sum())
         ab = m.get("ab_policy")
-        who = f" (the households {policy_label(ab, lang).lower()} would contact)" if en and ab else (
+        who = f" (the households the {policy_label(ab, lang)} policy would contact)" if en and ab else (
             f"({policy_label(ab, lang)} 정책이 보낼 가구)" if ab else "")
         text.append(f"The A/B test draws both arms at random from the {f.int(c)} households flagged as test candidates{who}."
                     if en else f"A/B 테스트는 실험 후보로 표시한 {f.int(c)}가구{who}에서 두 집단을 무작위로 뽑는다.")
