@@ -17,8 +17,10 @@ from workflow_helpers import copy_project, env, snakemake, tiny_params
 
 pytestmark = pytest.mark.workflow
 
+REPORTS = {"report_track1", "report_track2", "report_summary"}
+T2_DOCS = {"report_track2", "report_summary"}  # the documents that print Track 2 results
 ALL = {"synthetic", "ingest", "features", "segment", "cohort", "positivity", "ate", "cate", "cate_eval", "refute",
-       "semisynthetic_rep", "semisynthetic", "policy", "metrics", "report"}
+       "semisynthetic_rep", "semisynthetic", "score_households", "policy", "metrics", *REPORTS}
 
 
 def locked_outputs(project: Path) -> dict[str, str]:
@@ -81,22 +83,25 @@ def _snakemake_changed(project: Path, key: str, value) -> set[str]:
 
 
 SEMI = {"semisynthetic_rep", "semisynthetic"}
-CAUSAL = {"positivity", "ate", "cate", "cate_eval", "refute", *SEMI, "policy", "metrics", "report"}
+CAUSAL = {"positivity", "ate", "cate", "cate_eval", "refute", *SEMI, "score_households", "policy", "metrics", *T2_DOCS}
 CHANGES = [
-    # key, value, stages whose own params change (DVC status; a matrix stage by its name), rules Snakemake reruns
-    ("ate.n_bootstrap", 40, {"ate", "report"}, {"ate", "refute", "metrics", "report"}),
-    ("positivity.seed", 3, {"positivity", "ate", "cate", "cate_eval", "refute", "semisynthetic_rep", "report"},
-     CAUSAL),
-    ("segmentation.k_rule", "max_silhouette", {"segment", "report"}, {"segment", "policy", "metrics", "report"}),
-    ("cohort.lookback_weeks", 9, {"cohort", "report"}, {"cohort", *CAUSAL}),
-    ("cate.forest_min_leaf", 5, {"cate", "semisynthetic_rep", "report"},
-     {"cate", "cate_eval", *SEMI, "policy", "metrics", "report"}),
+    # key, value, stages whose own params change (DVC status; a matrix stage by its name; `metrics` writes the
+    # provenance record, which hashes the whole params file), rules Snakemake reruns
+    ("ate.n_bootstrap", 40, {"ate", "metrics", *T2_DOCS}, {"ate", "refute", "metrics", *T2_DOCS}),
+    ("positivity.seed", 3, {"positivity", "ate", "cate", "cate_eval", "refute", "semisynthetic_rep", "score_households",
+                            "metrics", *T2_DOCS}, CAUSAL),
+    # a Track 1 change reruns no causal stage; the segment model feeds the scoring and the segment recommendations
+    ("segmentation.k_rule", "max_silhouette", {"segment", "metrics", "report_track1"},
+     {"segment", "score_households", "policy", "metrics", *REPORTS}),
+    ("cohort.lookback_weeks", 9, {"cohort", "score_households", "metrics", *T2_DOCS}, {"cohort", *CAUSAL}),
+    ("cate.forest_min_leaf", 5, {"cate", "semisynthetic_rep", "score_households", "metrics", *T2_DOCS},
+     {"cate", "cate_eval", *SEMI, "score_households", "policy", "metrics", *T2_DOCS}),
     # the evaluation has a section of its own: changing the rule does not refit the learners
-    ("cate_eval.selection_rule", "min_rloss", {"cate_eval", *SEMI, "report"},
-     {"cate_eval", *SEMI, "policy", "metrics", "report"}),
-    # a policy parameter reruns the policy and what reads it, nothing upstream (issue 15)
-    ("policy.margin", 0.25, {"policy", "report"}, {"policy", "metrics", "report"}),
-    ("data.source", "completejourney", {"synthetic", "ingest", "report"}, ALL),
+    ("cate_eval.selection_rule", "min_rloss", {"cate_eval", *SEMI, "metrics", *T2_DOCS},
+     {"cate_eval", *SEMI, "score_households", "policy", "metrics", *T2_DOCS}),
+    # a policy parameter reruns the policy and what reads it, nothing upstream, not the Track 1 report (issues 15, 16)
+    ("policy.margin", 0.25, {"policy", "metrics", *T2_DOCS}, {"policy", "metrics", *T2_DOCS}),
+    ("data.source", "completejourney", {"synthetic", "ingest", "metrics", *REPORTS}, ALL),
 ]
 
 

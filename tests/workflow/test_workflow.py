@@ -94,7 +94,8 @@ def test_every_rule_logged_and_benchmarked(tiny_project):
     logs = {"_".join(p.relative_to(root).with_suffix("").parts) for p in root.rglob("*.log")}
     bench = {p.stem for p in (tiny_project / "logs/benchmarks").glob("*.tsv")}
     assert {"synthetic", "ingest", "features", "segment", "cohort", "positivity", "ate", "cate", "cate_eval", "refute",
-            "semisynthetic", "semisynthetic_constant_1", "policy", "report"} <= logs
+            "semisynthetic", "semisynthetic_constant_1", "score_households", "policy", "metrics",
+            *(f"report_{lang}_{doc}" for lang in ("en", "ko") for doc in ("track1", "track2", "summary"))} <= logs
     assert logs == bench
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
 import re
 from pathlib import Path
@@ -39,11 +40,14 @@ def _snakemake_jobs(project: Path) -> dict:
 
 
 def _expand(stage: dict, params: dict) -> list[dict]:
-    """A DVC ``matrix`` stage as its instances (``${section.key}`` lists from params, ``${item.x}`` filled in)."""
+    """A DVC ``matrix`` stage as its instances (``${section.key}`` lists from params or literal lists, ``${item.x}`` filled in)."""
     if "matrix" not in stage:
         return [stage]
     axes = {}
     for name, spec in stage["matrix"].items():
+        if isinstance(spec, list):  # a literal list (the report's languages)
+            axes[name] = spec
+            continue
         node = params
         for part in re.fullmatch(r"\$\{(.+)\}", spec).group(1).split("."):
             node = node[part]
@@ -101,8 +105,25 @@ def test_script_reads_only_declared_params(stage):
         read.update(yaml.safe_load((ROOT / "workflow/schemas/params.schema.yaml").read_text())["properties"])
     for call in re.findall(r"load_section\(\s*args\.params\s*,([^)]*)\)", code):
         read.update(re.findall(r"[\"'](\w+)[\"']", call))
+    doc = re.search(r"^DOCUMENT_PARAMS = (\{.*?\n\})", code, re.M | re.S)
+    if doc:  # the report script: one stage per document, each declaring the sections that document prints
+        read = set(ast.literal_eval(doc.group(1))[stage.removeprefix("report_")])
     declared = set()
     for entry in dvc.get("params", []):
         keys = [entry] if isinstance(entry, str) else [k for v in entry.values() for k in v]
         declared.update(k.split(".")[0] for k in keys)
     assert read == declared
+
+
+def test_slurm_profile_dry_run_requests_each_rules_resources(tmp_path):
+    """The SLURM profile plans the whole workflow, and every job carries its rule's memory and runtime."""
+    project = copy_project(tmp_path / "slurm", tiny_params())
+    out = snakemake(project, "--profile", "workflow/profiles/slurm", "-n", "--forceall").stdout
+    blocks = [b for b in re.split(r"\n(?=(?:local)?rule \w+:)", out) if re.match(r"rule \w+:", b)]
+    rules = {re.match(r"rule (\w+):", b).group(1) for b in blocks} - {"all"}
+    assert rules == set(_dvc_stages())
+    for b in blocks:
+        name = re.match(r"rule (\w+):", b).group(1)
+        if name != "all":
+            res = re.search(r"^\s+resources: (.*)$", b, re.M)
+            assert res and re.search(r"mem_mb=\d+", res.group(1)) and re.search(r"runtime=\d+", res.group(1)), name

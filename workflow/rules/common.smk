@@ -49,21 +49,12 @@ SEGMENT_TABLES = [
     "segment_feature_differences", "segment_value_tiers", "segment_recipe_comparison",
 ]
 POSITIVITY_TABLES = ["propensity_scores", "positivity", "balance", "propensity_models", "propensity_calibration"]
-METRIC_PARTS = [
-    "results/metrics/segment.json", "results/metrics/positivity.json", "results/metrics/ate.json",
-    "results/metrics/cate.json", "results/metrics/cate_eval.json", "results/metrics/refute.json",
-    "results/metrics/semisynthetic.json", "results/metrics/score_households.json", "results/metrics/policy.json",
-]
-REPORT_TABLES = [
-    "data_summary", "feature_dictionary", "customer_features", *SEGMENT_TABLES, "cohort_flow", "cohort",
-    *POSITIVITY_TABLES, "ate", "cate_predictions", "cate_summary", "cate_model_selection", "uplift_curves",
-    "cate_calibration", "customer_cate", "refutation", "sensitivity", "semisynthetic", "semisynthetic_summary",
-    "policy_comparison", "roi_curve", "cost_margin_sensitivity", "segment_recommendations", "ab_test_design",
-    "target_list",
-]
-FIGURE_STAGES = ["segment", "positivity", "ate", "cate", "cate_eval", "semisynthetic", "policy"]
-#: The report documents, each rendered in English and Korean (report/{en,ko}/<doc>.qmd).
+TRACK2_METRICS = ["positivity", "ate", "cate", "cate_eval", "refute", "semisynthetic", "score_households", "policy"]
+METRIC_PARTS = [f"results/metrics/{stage}.json" for stage in ["segment", *TRACK2_METRICS]]
+#: The report documents (report/{en,ko}/<doc>.qmd), one job per document and language; each
+#: depends only on the results it prints (dvc.yaml: stages report_<doc>, the same lists).
 REPORT_DOCS = ["track1", "track2", "summary"]
+REPORT_LANGS = ["en", "ko"]
 COHORT_TABLES = ["transactions", "products", "campaigns", "campaign_members", "coupon_redemptions", "promotions"]
 
 
@@ -77,10 +68,22 @@ def interim_tables(tables=CANONICAL_TABLES):
     return expand("data/interim/{table}.parquet", table=tables)
 
 
+def report_inputs(doc, lang):
+    """The inputs of report document ``doc`` in ``lang``: its code, sources, tables, figures and metric
+    parts, taken from its dvc.yaml stage (report_<doc>) so that both orchestrators rerun it for the same reasons."""
+    deps = DVC_STAGES[f"report_{doc}"]["deps"]
+    return {
+        "code": [d for d in deps if d.startswith(("scripts/", "src/"))],
+        "sources": [d.replace("${item.lang}", lang) for d in deps if d.startswith("report/")],
+        "results": [d for d in deps if d.startswith("results/")],
+    }
+
+
 def all_outputs():
     return [
         "results/tables/data_summary.csv",
         "results/tables/customer_features.csv",
         "results/metrics.json",
         "results/run_info.json",
+        *expand("report/_output/{lang}/{doc}.{ext}", lang=REPORT_LANGS, doc=REPORT_DOCS, ext=["html", "pdf"]),
     ]

@@ -9,6 +9,9 @@ rule synthetic:
         directory("data/raw/synthetic"),
     params:
         values=stage_params("synthetic"),
+    resources:
+        mem_mb=1000,
+        runtime=10,
     log:
         "logs/synthetic.log",
     conda:
@@ -28,6 +31,10 @@ rule ingest:
         summary="results/tables/data_summary.csv",
     params:
         values=stage_params("ingest"),
+    threads: config["compute"]["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=10,
     log:
         "logs/ingest.log",
     conda:

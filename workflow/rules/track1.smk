@@ -11,6 +11,9 @@ rule features:
     params:
         values=stage_params("features"),
     threads: config["compute"]["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=10,
     log:
         "logs/features.log",
     benchmark:
@@ -33,6 +36,9 @@ rule segment:
         metrics="results/metrics/segment.json",
     params:
         values=stage_params("segment"),
+    resources:
+        mem_mb=1000,
+        runtime=15,
     log:
         "logs/segment.log",
     benchmark:

@@ -10,6 +10,9 @@ rule cohort:
         flow="results/tables/cohort_flow.csv",
     params:
         values=stage_params("cohort"),
+    resources:
+        mem_mb=3000,
+        runtime=10,
     log:
         "logs/cohort.log",
     benchmark:
@@ -31,6 +34,9 @@ rule positivity:
         metrics="results/metrics/positivity.json",
     params:
         values=stage_params("positivity"),
+    resources:
+        mem_mb=1000,
+        runtime=10,
     log:
         "logs/positivity.log",
     benchmark:
@@ -54,6 +60,9 @@ rule ate:
     params:
         values=stage_params("ate"),
     threads: config["compute"]["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=20,
     log:
         "logs/ate.log",
     benchmark:
@@ -78,6 +87,9 @@ rule cate:
     params:
         values=stage_params("cate"),
     threads: config["compute"]["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=15,
     log:
         "logs/cate.log",
     benchmark:
@@ -108,6 +120,9 @@ rule cate_eval:
     params:
         values=stage_params("cate_eval"),
     threads: config["compute"]["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=10,
     log:
         "logs/cate_eval.log",
     benchmark:
@@ -134,6 +149,9 @@ rule refute:
     params:
         values=stage_params("refute"),
     threads: config["compute"]["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=20,
     log:
         "logs/refute.log",
     benchmark:
@@ -156,6 +174,9 @@ rule semisynthetic_rep:
     params:
         values=stage_params("semisynthetic_rep"),
     threads: config["compute"]["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=15,
     log:
         "logs/semisynthetic/{shape}_{rep}.log",
     benchmark:
@@ -178,6 +199,9 @@ rule semisynthetic:
         metrics="results/metrics/semisynthetic.json",
     params:
         values=stage_params("semisynthetic"),
+    resources:
+        mem_mb=1000,
+        runtime=10,
     log:
         "logs/semisynthetic.log",
     benchmark:
@@ -206,6 +230,9 @@ rule score_households:
     params:
         values=stage_params("score_households"),
     threads: config["compute"]["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=10,
     log:
         "logs/score_households.log",
     benchmark:
@@ -241,6 +268,9 @@ rule policy:
     params:
         values=stage_params("policy"),
     threads: config["compute"]["threads"]
+    resources:
+        mem_mb=2000,
+        runtime=10,
     log:
         "logs/policy.log",
     benchmark:

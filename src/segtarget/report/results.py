@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from segtarget.core.errors import InputError
+from segtarget.core.metrics import deep_merge
 
 LANGS = ("en", "ko")
 NA_TEXT = {"en": "n/a", "ko": "해당 없음"}
@@ -369,7 +370,19 @@ class Results:
             raise InputError(f"{path}: results table is empty, expected a header row") from None
 
     def metrics(self) -> dict:
-        """``results/metrics.json`` as a dict."""
+        """The stages' metrics as one dict: the per-stage files ``results/metrics/<stage>.json`` merged
+        (the same merge as the ``metrics`` stage's ``results/metrics.json``), or that file when there
+        are no per-stage files. Reading the parts lets each report document depend on the stages it
+        prints, not on every stage through the merged file."""
+        parts = sorted((self.root / "results" / "metrics").glob("*.json"))
+        if parts:
+            merged: dict = {}
+            for part in parts:
+                try:
+                    deep_merge(merged, json.loads(part.read_text()), str(part))
+                except json.JSONDecodeError as exc:
+                    raise InputError(f"{part}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+            return merged
         path = self.metrics_path
         if not path.is_file():
             raise InputError(f"{path}: metrics file not found (has the workflow run?)")

@@ -30,6 +30,7 @@ from sklearn.base import clone
 from sklearn.metrics import adjusted_rand_score
 
 from segtarget.core.errors import ParamError
+from segtarget.core.progress import tracked
 
 SCHEMES = ("subsample", "bootstrap")
 STABILITY_COLUMNS = ["segment", "jaccard_mean", "jaccard_ci_low", "jaccard_ci_high", "band", "dissolved_share", "n_resamples"]
@@ -119,7 +120,7 @@ def bootstrap_stability(
     ari = np.empty(n_resamples)
     jac = np.empty((n_resamples, len(segments)))
     start = time.perf_counter()
-    for b in range(n_resamples):
+    for b in tracked(range(n_resamples), n_resamples, f"stability: whole-chain refits on {scheme}s"):
         if scheme == "subsample":
             fit_idx = np.sort(rng.choice(n, size=m, replace=False))
             units, first = fit_idx, np.arange(m)

@@ -48,7 +48,8 @@ def run_ate(cohort: pd.DataFrame, scores: pd.DataFrame, ate: dict, positivity: d
         propensity_kwargs={"C": positivity["logit_C"]},
         trim=(ate["trim_low"], ate["trim_high"]), crump_rule=positivity["crump_rule"],
         outcome_model=ate["outcome_model"], n_splits=positivity["n_splits"],
-        n_bootstrap=ate["n_bootstrap"], n_jobs=n_jobs, ipw_clip=positivity["ipw_clip"] or None, seed=ate["seed"],
+        n_bootstrap=ate["n_bootstrap"], ra_se=ate["ra_se"], n_jobs=n_jobs, ipw_clip=positivity["ipw_clip"] or None,
+        seed=ate["seed"],
     )
     # The headline is the AIPW estimate on the trimmed population: on the full cohort the
     # propensities reach 0 and 1, the inverse weights explode and so does the estimate
@@ -86,6 +87,7 @@ def estimate_all(
     outcome_model: str = "auto",
     n_splits: int = 5,
     n_bootstrap: int = 200,
+    ra_se: str = "influence",
     n_jobs: int = 1,
     ipw_clip: float | None = None,
     min_units_per_arm: int = 20,
@@ -113,7 +115,9 @@ def estimate_all(
     outcome_model : ``auto`` (lower cross-fitted MSE on the full cohort, per outcome),
         ``hgb`` or ``ridge``.
     n_splits, seed : grouped folds (per population) and every model's seed.
-    n_bootstrap : household-bootstrap resamples for ``ra``.
+    n_bootstrap : household-bootstrap resamples for ``ra`` with ``ra_se="bootstrap"``.
+    ra_se : ``influence`` (default) or ``bootstrap``: the SE of ``ra``
+        (:func:`~segtarget.track2.effects.regression_adjustment`).
     n_jobs : worker processes for the ``ra`` bootstrap refits (results do not depend on it).
     ipw_clip : clip e to [c, 1-c] in ``ipw`` and ``aipw`` (None/0 = off, the default).
     min_units_per_arm : a population with fewer treated or control units is not estimated
@@ -216,8 +220,8 @@ def estimate_all(
                 elif meth == "ols":
                     r = ols(yp, tp, Xp, cp)
                 elif meth == "ra":
-                    r = regression_adjustment(yp, tp, Xp, cp, mu0, mu1, model=chosen[o], n_bootstrap=n_bootstrap,
-                                              seed=seed, n_jobs=n_jobs)
+                    r = regression_adjustment(yp, tp, Xp, cp, mu0, mu1, e=ep, se_method=ra_se, model=chosen[o],
+                                              n_bootstrap=n_bootstrap, seed=seed, n_jobs=n_jobs)
                 elif meth == "ipw":
                     r = ipw_hajek(yp, tp, ep, cp, clip=ipw_clip)
                 elif meth == "aipw":

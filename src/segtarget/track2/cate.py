@@ -58,6 +58,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from segtarget.core.errors import InputError, ParamError
+from segtarget.core.progress import tracked
 from segtarget.data.schemas import CAMPAIGN, HOUSEHOLD
 from segtarget.track2.design import (
     as_matrix,
@@ -216,11 +217,12 @@ def cross_fit_cate(
             tasks.append((m, k, tr, test))
     run = delayed(fit_predict)
     if n_jobs == 1:
-        results = [fit_predict(m, M, y, t, codes, tr, te, level, model_kwargs, linear_modifiers)
-                   for m, _, tr, te in tasks]
+        results = (fit_predict(m, M, y, t, codes, tr, te, level, model_kwargs, linear_modifiers)
+                   for m, _, tr, te in tasks)
     else:
-        results = Parallel(n_jobs=n_jobs)(run(m, M, y, t, codes, tr, te, level, model_kwargs, linear_modifiers)
-                                          for m, _, tr, te in tasks)
+        results = Parallel(n_jobs=n_jobs, return_as="generator")(
+            run(m, M, y, t, codes, tr, te, level, model_kwargs, linear_modifiers) for m, _, tr, te in tasks)
+    results = list(tracked(results, len(tasks), f"cate: learner x fold fits ({', '.join(models)})"))
     out = {m: pd.DataFrame({"cate": np.nan, "cate_ci_low": np.nan, "cate_ci_high": np.nan, "fold": -1},
                            index=range(len(t))) for m in models}
     for (m, k, _, test), (tau, lo, hi) in zip(tasks, results):

@@ -74,6 +74,7 @@ from joblib import Parallel, delayed
 from scipy.stats import norm
 
 from segtarget.core.errors import InputError, ParamError
+from segtarget.core.progress import tracked
 from segtarget.data.schemas import CAMPAIGN, HOUSEHOLD
 from segtarget.track2.design import as_matrix, as_treatment, cohort_with_scores, group_codes, make_folds
 from segtarget.track2.effects import Estimate, aipw
@@ -335,8 +336,12 @@ def simulate(tasks, sample: Sample, spec, n_jobs: int = 1, fit=fit_headline) -> 
     (NaN where the perturbed data could not be estimated). ``n_jobs`` worker processes share
     the refits (each single-threaded); the results do not depend on it."""
     if n_jobs == 1:
-        return [_simulate_one(k, sample, spec, d, fit) for k, d in tasks]
-    return Parallel(n_jobs=n_jobs)(delayed(_simulate_one)(k, sample, spec, d, fit) for k, d in tasks)
+        runs = (_simulate_one(k, sample, spec, d, fit) for k, d in tasks)
+    else:
+        runs = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_simulate_one)(k, sample, spec, d, fit)
+                                                              for k, d in tasks)
+    kinds = ", ".join(dict.fromkeys(str(k) for k, _ in tasks))
+    return list(tracked(runs, len(tasks), f"refute: simulations ({kinds})"))
 
 
 # --------------------------------------------------------------------------- tests and rules
