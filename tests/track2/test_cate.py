@@ -149,6 +149,26 @@ def test_bad_inputs_are_one_line_errors():
         C.make_cate_model("g_learner")
 
 
+def test_parts_gathered_in_any_order_equal_the_one_process_stage(tmp_path):
+    """The workflow fits one job per (learner, outcome) and gathers them: the same tables as run_cate, whatever
+    order the parts arrive in, and through the stage scripts' CSV files."""
+    df, scores = cohort_frame(n_households=160)
+    whole = C.run_cate(df, scores, **SECTIONS)
+    pairs = [(o, m) for o in SECTIONS["ate"]["outcomes"] for m in SECTIONS["cate"]["models"]]
+    parts = [C.run_cate_part(df, scores, model=m, outcome=o, **SECTIONS) for o, m in reversed(pairs)]
+    gathered = C.gather_cate(df, scores, parts, **SECTIONS)
+    pd.testing.assert_frame_equal(gathered[0], whole[0])
+    pd.testing.assert_frame_equal(gathered[1], whole[1])
+    assert gathered[2] == whole[2]
+    with pytest.raises(InputError, match="no predictions for purchase_count/linear_dml"):
+        C.gather_cate(df, scores, parts[1:], **SECTIONS)
+    shuffled = [p.sample(frac=1.0, random_state=0) if i == 0 else p for i, p in enumerate(parts)]
+    with pytest.raises(InputError, match="cohort order"):
+        C.gather_cate(df, scores, shuffled, **SECTIONS)
+    with pytest.raises(ParamError, match="ate.outcomes"):
+        C.run_cate_part(df, scores, model="t_learner", outcome="redemptions", **SECTIONS)
+
+
 def test_cate_distribution_plot_both_languages(tmp_path):
     df, scores = cohort_frame()
     table, _, _ = C.run_cate(df, scores, **SECTIONS)

@@ -69,7 +69,7 @@ def jobs(tmp_path_factory):
 
 #: DVC deps that stand for several Snakemake inputs: a folder whose files are other stages' outputs
 #: (DVC cannot list a matrix stage's outputs as deps of the stage that gathers them).
-FOLDER_DEPS = {"semisynthetic": "results/semisynthetic"}
+FOLDER_DEPS = {"semisynthetic": "results/semisynthetic", "cate": "results/cate"}
 
 
 def test_same_stage_names(jobs):

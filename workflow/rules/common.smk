@@ -64,6 +64,11 @@ def semisynthetic_reps():
     return expand("results/semisynthetic/{shape}_{rep}.csv", shape=sem["shapes"], rep=sem["replications"])
 
 
+def cate_parts():
+    """One table per (outcome, learner) of the cate and ate sections: one cate_fit job each."""
+    return expand("results/cate/{outcome}/{model}.csv", outcome=config["ate"]["outcomes"], model=config["cate"]["models"])
+
+
 def interim_tables(tables=CANONICAL_TABLES):
     return expand("data/interim/{table}.parquet", table=tables)
 

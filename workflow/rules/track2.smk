@@ -74,11 +74,39 @@ rule ate:
         " --out {output.table} --figures-dir {output.figures} --metrics {output.metrics} --log {log}"
 
 
+rule cate_fit:
+    input:
+        code=code_deps("cate_fit"),
+        cohort="results/tables/cohort.csv",
+        scores="results/tables/propensity_scores.csv",
+    output:
+        "results/cate/{outcome}/{model}.csv",
+    params:
+        values=stage_params("cate_fit"),
+    wildcard_constraints:
+        outcome="[a-z_]+",
+        model="[a-z_]+",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    log:
+        "logs/cate_fit/{outcome}/{model}.log",
+    benchmark:
+        "logs/benchmarks/cate_fit_{outcome}_{model}.tsv"
+    conda:
+        "../../environment.yml"
+    shell:
+        "python scripts/cate_fit.py --params params.yaml --cohort {input.cohort} --scores {input.scores}"
+        " --model {wildcards.model} --outcome {wildcards.outcome} --out {output} --log {log}"
+
+
 rule cate:
     input:
         code=code_deps("cate"),
         cohort="results/tables/cohort.csv",
         scores="results/tables/propensity_scores.csv",
+        parts=cate_parts(),
     output:
         table="results/tables/cate_predictions.csv",
         summary="results/tables/cate_summary.csv",
@@ -86,10 +114,9 @@ rule cate:
         metrics="results/metrics/cate.json",
     params:
         values=stage_params("cate"),
-    threads: config["compute"]["threads"]
     resources:
-        mem_mb=3000,
-        runtime=15,
+        mem_mb=2000,
+        runtime=10,
     log:
         "logs/cate.log",
     benchmark:
@@ -98,9 +125,8 @@ rule cate:
         "../../environment.yml"
     shell:
         "python scripts/cate.py --params params.yaml --cohort {input.cohort} --scores {input.scores}"
-        " --out {output.table} --summary {output.summary} --figures-dir {output.figures}"
+        " --parts-dir results/cate --out {output.table} --summary {output.summary} --figures-dir {output.figures}"
         " --metrics {output.metrics} --log {log}"
-
 
 
 rule cate_eval:

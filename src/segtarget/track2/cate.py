@@ -276,40 +276,71 @@ def cate_summary(table: pd.DataFrame, m_hat: dict[str, np.ndarray], y: dict[str,
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
-def run_cate(cohort: pd.DataFrame, scores: pd.DataFrame, cate: dict, ate: dict, positivity: dict,
-             origin: str = "cohort.csv", n_jobs: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """The CATE stage: out-of-fold predictions table (cate_predictions.csv), summary table and the stage's metrics."""
-    outcomes = list(ate["outcomes"])
-    d = cohort_design(cohort, scores, outcomes, positivity, origin)
-    df, covs, ps_model, t, e, codes, folds = d.df, d.covariates, d.ps_model, d.t, d.e, d.codes, d.folds
-    in_overlap = trim_mask(e, ate["trim_low"], ate["trim_high"])
-    train_mask = in_overlap if cate["train_population"] == "trimmed" else np.ones(len(t), bool)
-    kwargs = dict(outcome_model=cate["outcome_model"], propensity_model=ps_model,
+def _stage_setup(cohort: pd.DataFrame, scores: pd.DataFrame, cate: dict, ate: dict, positivity: dict, origin: str):
+    """The design and learner settings every CATE job derives the same way (units, folds, kwargs, modifiers)."""
+    d = cohort_design(cohort, scores, list(ate["outcomes"]), positivity, origin)
+    in_overlap = trim_mask(d.e, ate["trim_low"], ate["trim_high"])
+    train_mask = in_overlap if cate["train_population"] == "trimmed" else np.ones(len(d.t), bool)
+    kwargs = dict(outcome_model=cate["outcome_model"], propensity_model=d.ps_model,
                   propensity_kwargs={"C": positivity["logit_C"]}, inner_cv=cate["inner_cv"],
                   n_trees=cate["forest_trees"], min_leaf=cate["forest_min_leaf"], seed=cate["seed"])
     # LinearDML's effect modifiers: the listed covariates the cohort kept (the cohort stage
     # drops constant columns); none left, or an empty list, means all covariates.
     wanted = [c if c.startswith("x_") else f"x_{c}" for c in cate.get("linear_modifiers", [])]
-    modifiers = [c for c in wanted if c in covs]
-    mod_idx = [covs.index(c) for c in modifiers] or None
-    parts, m_hat, ys = [], {}, {}
-    for outcome in outcomes:
-        y = df[outcome].to_numpy(float)
-        ys[outcome] = y
-        m_hat[outcome] = cross_fit_mean_outcome(df[covs], y, folds, cate["outcome_model"], cate["seed"])
-        fits = cross_fit_cate(df[covs], y, t, codes, folds, models=cate["models"], train_mask=train_mask,
-                              linear_modifiers=mod_idx, level=cate["level"], n_jobs=n_jobs, **kwargs)
-        for model in cate["models"]:
-            part = fits[model]
-            parts.append(pd.DataFrame({
-                HOUSEHOLD: df[HOUSEHOLD].to_numpy(), CAMPAIGN: df[CAMPAIGN].to_numpy(), "outcome": outcome,
-                "model": model, "cate": part["cate"].to_numpy(), "cate_ci_low": part["cate_ci_low"].to_numpy(),
-                "cate_ci_high": part["cate_ci_high"].to_numpy(), "propensity": e, "in_overlap": in_overlap.astype("int64"),
-                "treated": t.astype("int64"), "fold": part["fold"].to_numpy(),
-            }))
-    table = pd.concat(parts, ignore_index=True)[CUSTOMER_CATE_COLUMNS]
-    summary = cate_summary(table, m_hat, ys)
-    metrics = {"cate_models": list(cate["models"]), "cate_units": int(len(t)), "cate_units_overlap": int(in_overlap.sum()),
+    modifiers = [c for c in wanted if c in d.covariates]
+    mod_idx = [d.covariates.index(c) for c in modifiers] or None
+    return d, in_overlap, train_mask, kwargs, modifiers, mod_idx
+
+
+def run_cate_part(cohort: pd.DataFrame, scores: pd.DataFrame, cate: dict, ate: dict, positivity: dict, model: str,
+                  outcome: str, origin: str = "cohort.csv", n_jobs: int = 1) -> pd.DataFrame:
+    """One (learner, outcome) of the CATE stage: every unit's out-of-fold CATE (:data:`CUSTOMER_CATE_COLUMNS`).
+
+    The workflow runs one job per pair (Snakemake wildcards, a DVC matrix stage) and gathers them
+    with :func:`gather_cate`; each fit depends only on its learner, outcome, fold and seed, so the
+    parts are the rows :func:`run_cate` computes in one process.
+    """
+    if outcome not in ate["outcomes"]:
+        raise ParamError(f"cate: outcome {outcome!r} is not in ate.outcomes ({', '.join(ate['outcomes'])})")
+    d, in_overlap, train_mask, kwargs, _, mod_idx = _stage_setup(cohort, scores, cate, ate, positivity, origin)
+    fits = cross_fit_cate(d.df[d.covariates], d.df[outcome].to_numpy(float), d.t, d.codes, d.folds, models=[model],
+                          train_mask=train_mask, linear_modifiers=mod_idx, level=cate["level"], n_jobs=n_jobs, **kwargs)
+    part = fits[model]
+    return pd.DataFrame({
+        HOUSEHOLD: d.df[HOUSEHOLD].to_numpy(), CAMPAIGN: d.df[CAMPAIGN].to_numpy(), "outcome": outcome,
+        "model": model, "cate": part["cate"].to_numpy(), "cate_ci_low": part["cate_ci_low"].to_numpy(),
+        "cate_ci_high": part["cate_ci_high"].to_numpy(), "propensity": d.e, "in_overlap": in_overlap.astype("int64"),
+        "treated": d.t.astype("int64"), "fold": part["fold"].to_numpy(),
+    })[CUSTOMER_CATE_COLUMNS]
+
+
+def gather_cate(cohort: pd.DataFrame, scores: pd.DataFrame, parts: Sequence[pd.DataFrame], cate: dict, ate: dict,
+                positivity: dict, origin: str = "cohort.csv") -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The CATE stage's tables from its (learner, outcome) parts: predictions (outcomes, then learners, in
+    params order), summary (held-out R-loss against each outcome's cross-fitted mean) and metrics."""
+    outcomes = list(ate["outcomes"])
+    d, in_overlap, _, _, modifiers, mod_idx = _stage_setup(cohort, scores, cate, ate, positivity, origin)
+    by_pair = {}
+    for p in parts:
+        for (o, m), g in p.groupby(["outcome", "model"], sort=False):
+            by_pair[(o, m)] = g
+    missing = [f"{o}/{m}" for o in outcomes for m in cate["models"] if (o, m) not in by_pair]
+    if missing:
+        raise InputError(f"cate: no predictions for {missing[0]}; run its cate_fit job (or the cate stage) first")
+    keys = d.df[[HOUSEHOLD, CAMPAIGN]].reset_index(drop=True)
+    ordered = []
+    for o in outcomes:
+        for m in cate["models"]:
+            g = by_pair[(o, m)].reset_index(drop=True)
+            if len(g) != len(keys) or not g[[HOUSEHOLD, CAMPAIGN]].equals(keys):
+                raise InputError(f"cate: the predictions of {o}/{m} are not the cohort's units in cohort order; "
+                                 "rerun its cate_fit job on this cohort")
+            ordered.append(g)
+    table = pd.concat(ordered, ignore_index=True)[CUSTOMER_CATE_COLUMNS]
+    m_hat = {o: cross_fit_mean_outcome(d.df[d.covariates], d.df[o].to_numpy(float), d.folds, cate["outcome_model"],
+                                       cate["seed"]) for o in outcomes}
+    summary = cate_summary(table, m_hat, {o: d.df[o].to_numpy(float) for o in outcomes})
+    metrics = {"cate_models": list(cate["models"]), "cate_units": int(len(d.t)), "cate_units_overlap": int(in_overlap.sum()),
                "cate_train_population": cate["train_population"],
                "cate_linear_modifiers": modifiers if mod_idx else "all covariates"}
     for outcome in outcomes:
@@ -319,3 +350,11 @@ def run_cate(cohort: pd.DataFrame, scores: pd.DataFrame, cate: dict, ate: dict, 
             metrics[f"cate_lowest_rloss_model_{outcome}"] = str(best["model"])
             metrics[f"cate_models_beating_constant_{outcome}"] = int((s["rloss_gain"] > 0).sum())
     return table, summary, metrics
+
+
+def run_cate(cohort: pd.DataFrame, scores: pd.DataFrame, cate: dict, ate: dict, positivity: dict,
+             origin: str = "cohort.csv", n_jobs: int = 1) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The CATE stage in one process: every (learner, outcome) part, then :func:`gather_cate`."""
+    parts = [run_cate_part(cohort, scores, cate, ate, positivity, m, o, origin, n_jobs)
+             for o in ate["outcomes"] for m in cate["models"]]
+    return gather_cate(cohort, scores, parts, cate, ate, positivity, origin)
