@@ -1,0 +1,85 @@
+"""Interrupted runs: SIGKILL in the middle of a stage loses nothing; rerunning finishes with the same bytes.
+
+Every stage writes its outputs to a temporary name and renames them into place (segtarget.core.io),
+so a killed job leaves either the old file or none, never half of one; Snakemake marks the job
+incomplete (the profile's ``rerun-incomplete`` reruns it) and DVC, which removes a stage's outputs
+before running it, sees them missing or changed. Both reruns must end where an uninterrupted run ends.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from workflow_helpers import env, snakemake
+
+pytestmark = pytest.mark.workflow
+
+KILL_STAGE = "policy"  # a heavy stage (econml policy trees, bootstraps) near the end of the DAG: cheap to redo
+
+
+def _outputs(project: Path) -> dict[str, bytes]:
+    files = [*project.glob("results/tables/*.csv"), *project.glob("results/metrics/*.json"),
+             *project.glob("results/figures/policy/*.png")]
+    return {p.relative_to(project).as_posix(): p.read_bytes() for p in sorted(files)}
+
+
+def _kill_when_started(cmd: list[str], cwd: Path, log: Path, timeout: float = 600) -> None:
+    """Start ``cmd`` in its own process group and SIGKILL the whole group a moment after ``log`` shows the
+    stage running (so the kill lands inside the stage, not before or after it)."""
+    log.unlink(missing_ok=True)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    start = time.monotonic()
+    try:
+        while not (log.exists() and log.stat().st_size > 0):
+            assert proc.poll() is None, f"{' '.join(cmd)} ended before {log.name} appeared"
+            assert time.monotonic() - start < timeout, f"{log.name} never appeared"
+            time.sleep(0.2)
+        time.sleep(3.0)
+        assert proc.poll() is None, f"{' '.join(cmd)} finished before it could be killed"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_snakemake_rerun_after_sigkill_matches_the_uninterrupted_run(tiny_project, tmp_path):
+    work = tmp_path / "p"
+    shutil.copytree(tiny_project, work, symlinks=True)  # keeps mtimes and .snakemake metadata
+    before = _outputs(work)
+    exe = str(Path(sys.executable).parent / "snakemake")
+    _kill_when_started([exe, "--cores", "2", "--forcerun", KILL_STAGE], work, work / "logs" / f"{KILL_STAGE}.log")
+    out = snakemake(work).stdout  # the profile's rerun-incomplete picks the killed job up
+    assert f"rule {KILL_STAGE}:" in out or f"localrule {KILL_STAGE}:" in out
+    after = _outputs(work)
+    assert set(after) == set(before)
+    assert [k for k in before if before[k] != after[k]] == []
+    assert "Nothing to be done" in snakemake(work, "-n").stdout
+
+
+def test_dvc_repro_after_sigkill_matches_the_uninterrupted_run(tiny_project, tmp_path):
+    work = tmp_path / "d"
+    shutil.copytree(tiny_project, work, symlinks=True)
+    dvc = str(Path(shutil.which("dvc", path=env()["PATH"])))
+    git_env = {**env(), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+               "GIT_COMMITTER_EMAIL": "t@example.org"}
+    for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "copy"]):
+        subprocess.run(cmd, cwd=work, env=git_env, check=True, capture_output=True)
+    (work / "dvc.lock").unlink(missing_ok=True)
+    subprocess.run([dvc, "commit", "--force", "--quiet"], cwd=work, env=env(), check=True, capture_output=True)
+    before = _outputs(work)
+    _kill_when_started([dvc, "repro", "--force", "--single-item", KILL_STAGE], work, work / "logs" / f"{KILL_STAGE}.log")
+    res = subprocess.run([dvc, "repro"], cwd=work, env=env(), capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    after = _outputs(work)
+    assert set(after) == set(before)
+    assert [k for k in before if before[k] != after[k]] == []
+    status = subprocess.run([dvc, "status"], cwd=work, env=env(), capture_output=True, text=True).stdout
+    assert "up to date" in status, status
