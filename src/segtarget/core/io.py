@@ -113,6 +113,9 @@ def read_csv(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
     from segtarget.core.errors import InputError
 
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; expected a CSV file there (remove the folder and rerun the stage that "
+                         "writes the file)")
     if not path.is_file():
         raise InputError(f"{path}: file not found; run the stage that writes it first")
     try:

@@ -105,7 +105,8 @@ def read_tables(con, interim_dir: str | os.PathLike, names: Sequence[str] = ("tr
         try:
             table = con.read_parquet(str(path), table_name=f"canonical_{name}")
         except Exception as exc:  # noqa: BLE001 - any reader failure is a bad input file
-            raise InputError(f"{path}: cannot read as parquet ({' '.join(str(exc).split())[:200]})") from exc
+            why = " ".join(str(exc).split()).split(" LINE ")[0][:200]
+            raise InputError(f"{path}: cannot read as parquet ({why}); rerun the ingest stage to rewrite it") from exc
         missing = [c for c in REQUIRED_COLUMNS.get(name, ()) if c not in table.columns]
         if missing:
             raise InputError(f"{path}: canonical table {name} lacks column {missing[0]}; expected {', '.join(REQUIRED_COLUMNS[name])}")

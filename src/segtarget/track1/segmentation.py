@@ -192,7 +192,8 @@ def prepare(features: pd.DataFrame, cfg: SegmentationConfig, origin: str = "feat
     needed = list(dict.fromkeys([*cfg.features, cfg.revenue_feature, *cfg.tier_features]))
     preprocess.check_feature_table(features, needed, origin)
     if len(features) < max(cfg.k_max, cfg.rank_max) + 2:
-        raise InputError(f"{origin}: only {len(features)} households; expected more than k_max and rank_max")
+        raise InputError(f"{origin}: only {len(features)} households; expected at least 2 more than segmentation.k_max "
+                         f"({cfg.k_max}) and segmentation.rank_max ({cfg.rank_max}); lower them or use more data")
     return features.sort_values(HOUSEHOLD, kind="mergesort").reset_index(drop=True)
 
 

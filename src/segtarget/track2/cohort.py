@@ -111,7 +111,7 @@ def plan_campaigns(campaigns: pd.DataFrame, ctype: str, section: dict, first_day
             problem = f"its outcome window starts on day {o_start}, after the data end (day {last_day})"
         if problem:
             if wanted:
-                raise ParamError(f"params.yaml: cohort.campaigns lists campaign {cid}, which has {problem}")
+                raise ParamError(f"params.yaml: cohort.campaigns lists campaign {cid}, which cannot be stacked: {problem}")
             notes.append(f"campaign {cid} not stacked: {problem}")
             continue
         weeks = min(lookback, history_weeks)
