@@ -5,6 +5,8 @@ only). What the documents say, in English and Korean, is built by
 
 - :mod:`~segtarget.report.labels`: display words, Korean particles, reading thresholds;
 - :mod:`~segtarget.report.tables`: pipe tables fitted to the PDF page, the Typst setup;
+- :mod:`~segtarget.report.escape`: :func:`md_escape`, through which every string from data
+  (segment names, departments, descriptions) enters the Markdown, so that it renders as text;
 - :mod:`~segtarget.report.facts`: inputs (``params.yaml``, tables, figures), the data
   facts, the feature dictionary and appendix tables, the original project's numbers;
 - :mod:`~segtarget.report.track1` and :mod:`~segtarget.report.track1_prose`: Track 1
@@ -26,6 +28,7 @@ with an equivalent Jupyter + pandoc + Typst pipeline otherwise (:mod:`~segtarget
 The report package imports only :mod:`segtarget.core` and itself, never the tracks.
 """
 
+from segtarget.report.escape import md_escape
 from segtarget.report.results import (
     Formatter,
     Results,
@@ -49,5 +52,6 @@ __all__ = [
     "fmt_num",
     "fmt_p",
     "fmt_pct",
+    "md_escape",
     "md_table",
 ]

@@ -222,7 +222,7 @@ _PARTICLES = {"은": ("은", "는"), "이": ("이", "가"), "을": ("을", "를"
 def _final_sound(word: str) -> tuple[bool, bool]:
     """(has a final consonant, that consonant is ㄹ) of how ``word`` is read aloud."""
     text = re.sub(r"\s*\([^()]*\)\s*$", "", str(word))  # "AIPW (교차적합)" is read as "AIPW"
-    text = re.sub(r"[\s)\]}*_'\"’”]+$", "", text)
+    text = re.sub(r"[\s)\]}*_'\"’”\\]+$", "", text)  # closing marks and md_escape's backslashes
     if not text:
         return False, False
     ch = text[-1]

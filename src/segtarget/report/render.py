@@ -46,6 +46,9 @@ Supported subset (what both paths render the same way; keep documents to it)
 - ``output: asis``: printed text and Markdown display data are inserted verbatim. This is
   how prose with computed numbers and tables get in: ``print(md_table(...))``.
 - Inline expressions ```` `{python} expr` ```` in prose: the value's Markdown (or ``str``).
+- Text from data (segment, department or brand names, descriptions) is not Markdown: put it
+  into prose through :func:`~segtarget.report.escape.md_escape`; ``md_table`` escapes its
+  text cells and headers itself. Both paths then show it literally in HTML and PDF.
 - Figures: an image output (matplotlib inline, or ``Results.show_figure``) in a chunk with
   ``#| label: fig-x`` and ``#| fig-cap: "..."`` becomes "Figure N: ..." ("그림 N: ...");
   ``@fig-x`` in prose links to it. Markdown images ``![cap](path){#fig-x}`` also work (use

@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -45,6 +46,7 @@ import pandas as pd
 
 from segtarget.core.errors import InputError
 from segtarget.core.metrics import deep_merge
+from segtarget.report.escape import md_escape
 
 LANGS = ("en", "ko")
 NA_TEXT = {"en": "n/a", "ko": "해당 없음"}
@@ -202,7 +204,13 @@ def _default_kind(series: pd.Series) -> str:
 
 
 def _cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    # collapse ASCII whitespace only: a no-break space (a marker glued to its label) must survive
+    return " ".join(re.split(r"[ \t\n\r\f\v]+", str(text).strip(" \t\n\r\f\v"))).replace("|", "\\|")
+
+
+def _text_cell(value: Any, lang: str) -> str:
+    """A text cell: data (names, descriptions), so escaped (:func:`md_escape`), not markup."""
+    return NA_TEXT[lang] if is_na(value) else md_escape(value)
 
 
 def md_table(
@@ -224,6 +232,9 @@ def md_table(
         ``int``, floats ``num`` (2 decimals), booleans ``bool``, datetimes ``date``,
         anything else as text.
     headers : column -> header text (the caller translates); unlisted columns keep their name.
+        Headers and text cells are data, shown literally (:func:`~segtarget.report.escape.md_escape`:
+        a segment named ``<script>`` or ``#set page(...)`` stays text in HTML and PDF); a
+        callable format returns Markdown and escapes what it takes from data itself.
     caption, label : an optional caption line (``: caption {#tbl-label}``) that both Quarto
         and the fallback renderer number as "Table N" / "표 N" and that ``@tbl-label``
         cross-references. ``label`` must start with ``tbl-``.
@@ -247,10 +258,13 @@ def md_table(
         if callable(spec):
             texts = [_cell(spec(v)) for v in df[col].tolist()]
             numeric = pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col])
+        elif _parse_kind(spec)[0] == "text":
+            texts = [_text_cell(v, lang) for v in df[col].tolist()]
+            numeric = False
         else:
             texts = [_cell(fmt_value(v, spec, lang)) for v in df[col].tolist()]
             numeric = _parse_kind(spec)[0] in _NUMERIC_KINDS
-        cols.append(_cell(headers.get(col, col)))
+        cols.append(md_escape(headers.get(col, col)))
         rows.append(texts)
         right.append(numeric)
     widths = [max([len(h), 3, *(len(t) for t in texts)]) for h, texts in zip(cols, rows)]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from segtarget.report.escape import md_escape
 from segtarget.report.facts import ORIGINAL, has_table, read_params, truthy
 from segtarget.report.labels import check_lang, join_words, ko_particle, label
 from segtarget.report.results import Formatter, Results, is_na
@@ -95,8 +96,8 @@ def profit_table(res: Results, lang: str = "en") -> str:
     rows = [d.row(n) for n in dict.fromkeys(names)]
     rows = [r for r in rows if r is not None]
     df = pd.DataFrame({
-        "policy": [policy_label(r["policy"], lang) + (" ✓" if r["policy"] == d.best["policy"] else "")
-                   + (" †" if "eligible" in r and not truthy(r["eligible"]) else "") for r in rows],
+        "policy": [policy_label(r["policy"], lang) + ("\u00a0✓" if r["policy"] == d.best["policy"] else "")
+                   + ("\u00a0†" if "eligible" in r and not truthy(r["eligible"]) else "") for r in rows],
         "pct": [share(r["pct_targeted"]) for r in rows],
         "profit": [_ci(f, r) for r in rows],
         "plugin": [r.get("plugin_profit", np.nan) for r in rows],
@@ -122,7 +123,7 @@ def whom(res: Results, lang: str = "en") -> str:
     f, en = Formatter(check_lang(lang)), lang == "en"
     be = f.money(d.breakeven if d is not None else s["breakeven"].iloc[0], 2)
     acts = s["action"].value_counts()
-    names = lambda a: join_words([group_name(r, lang, True) if en else group_name(r, lang)  # noqa: E731
+    names = lambda a: join_words([md_escape(group_name(r, lang, True) if en else group_name(r, lang))  # noqa: E731
                                   for _, r in s[s["action"] == a].iterrows()], lang)
     if (s["action"] == "target").any():
         text = (f"Target {names('target')}: the lower end of their 95% CI lies above the breakeven ({be})." if en else
@@ -137,7 +138,7 @@ def whom(res: Results, lang: str = "en") -> str:
                 f"손익분기({be})를 넘는다고 확인된 집단은 없다. " +
                 ", ".join(f"‘{label('action', a, lang)}’ {n}개" for a, n in acts.items()) + ".")
     top = s.sort_values("cate", ascending=False).head(2)
-    shown = [f"{group_name(r, lang, True) if en else group_name(r, lang)} ({f.money(r['cate'], 2)})" for _, r in top.iterrows()]
+    shown = [f"{md_escape(group_name(r, lang, True) if en else group_name(r, lang))} ({f.money(r['cate'], 2)})" for _, r in top.iterrows()]
     if not (s["action"] == "target").any() and shown:
         text += (f" A test would start where the estimates are highest: {join_words(shown, lang)} "
                  f"(@tbl-summary-segments)." if en else

@@ -86,7 +86,8 @@ def fit_widths(md: str, budget: float = TEXT_WIDTH_CHARS["en"], lang: str = "en"
     if max(len(ln) for ln in [header, *body]) <= 72:
         return md
     aligns = _split_row(rule)
-    rows = [_split_row(header)] + [_split_row(b) for b in body]
+    # widths of the text as printed: an escaped character (md_escape's ``\<``) takes one place
+    rows = [[re.sub(r"\\(.)", r"\1", c) for c in row] for row in [_split_row(header)] + [_split_row(b) for b in body]]
     n = len(aligns)
     need, want = [], []
     for c in range(n):

@@ -16,6 +16,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from segtarget.report.escape import md_escape
 from segtarget.report.facts import has_table, read_params, truthy
 from segtarget.report.labels import JACCARD_BANDS, feature_label, label, silhouette_strength
 from segtarget.report.results import Formatter, Results
@@ -59,8 +60,10 @@ class Track1Facts:
 
     # --- derived
     def segment_name(self, segment: int, lang: str = "en") -> str:
+        """The segment's name for prose, Markdown-escaped (names are data; a table cell takes the
+        raw name from ``profiles``, which ``md_table`` escapes itself)."""
         row = self.profiles.set_index("segment").loc[segment]
-        return str(row["segment_name_ko"] if lang == "ko" and "segment_name_ko" in row else row["segment_name"])
+        return md_escape(row["segment_name_ko"] if lang == "ko" and "segment_name_ko" in row else row["segment_name"])
 
     @property
     def top_revenue(self) -> pd.Series:
@@ -119,7 +122,7 @@ class Track1Facts:
     def factor_name(self, factor: str, lang: str = "en") -> str:
         row = self.factors.set_index("factor").loc[factor]
         col = "label_ko" if lang == "ko" and "label_ko" in row else "label"
-        return str(row[col]) if col in row else str(factor)
+        return md_escape(row[col] if col in row else factor)  # data: escaped for prose
 
 
 def _factor_table(res: Results) -> pd.DataFrame:

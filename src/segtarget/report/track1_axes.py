@@ -22,6 +22,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from segtarget.report.escape import md_escape
 from segtarget.report.facts import read_params, truthy
 from segtarget.report.labels import JACCARD_BANDS, feature_label, join_words, ko_particle, label
 from segtarget.report.results import Formatter, Results, is_na
@@ -69,7 +70,7 @@ def _pct_range(values, f: Formatter) -> str:
 def _name(res: Results, segment: int, lang: str) -> str:
     p = res.table("segment_profiles").set_index("segment")
     col = "segment_name_ko" if lang == "ko" and "segment_name_ko" in p else "segment_name"
-    return str(p.loc[int(segment), col])
+    return md_escape(p.loc[int(segment), col])  # a name from data, put into prose
 
 
 def seg_ref(res: Results, segment: int, lang: str) -> str:

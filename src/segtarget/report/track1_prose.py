@@ -12,6 +12,7 @@ from typing import Mapping
 
 import pandas as pd
 
+from segtarget.report.escape import md_escape
 from segtarget.report.facts import ORIGINAL
 from segtarget.report.labels import check_lang, feature_label, join_words, ko_particle, label
 from segtarget.report.results import Formatter, Results, is_na
@@ -283,8 +284,9 @@ def action_bullets(res: Results, lang: str = "en") -> str:
     out = []
     for _, r in s.iterrows():
         seg = int(r["segment"])
-        name = r["segment_name_ko"] if lang == "ko" and "segment_name_ko" in r else r["segment_name"]
-        action = r["recommended_action_ko"] if lang == "ko" and "recommended_action_ko" in r else r["recommended_action"]
+        name = md_escape(r["segment_name_ko"] if lang == "ko" and "segment_name_ko" in r else r["segment_name"])
+        action = md_escape(r["recommended_action_ko"] if lang == "ko" and "recommended_action_ko" in r
+                           else r["recommended_action"])
         share, rev = p.loc[seg, "share"], p.loc[seg, "revenue_share"]
         tier = label("tier", r["value_tier"], lang) if "value_tier" in r and not is_na(r["value_tier"]) else None
         if lang == "en":

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from segtarget.report.escape import md_escape
 from segtarget.report.facts import ORIGINAL, has_table, read_params, truthy
 from segtarget.report.labels import covariate_label, ko_particle, label
 from segtarget.report.results import Formatter, Results, is_na
@@ -411,11 +412,11 @@ def segment_sentence(res: Results, d: Decision | None, lang: str = "en") -> str:
     if counts:
         parts.append(("By that rule, " + "; ".join(counts) + ".") if en else ("이 규칙에 따라 " + ", ".join(counts) + "이다."))
     if (s["action"] == "target").any():
-        names = [_group_name(r, lang) for _, r in s[s["action"] == "target"].iterrows()]
+        names = [md_escape(_group_name(r, lang)) for _, r in s[s["action"] == "target"].iterrows()]
         parts.append(f"Target: {', '.join(names)}." if en else f"타기팅 대상: {', '.join(names)}.")
     elif len(s):
         top = s.sort_values("cate", ascending=False).head(2)
-        shown = [f"{_group_name(r, lang, True)} ({f.money(r['cate'], 2)} {f.ci(r['cate_ci_low'], r['cate_ci_high'], 'money:2')})"
+        shown = [f"{md_escape(_group_name(r, lang, True))} ({f.money(r['cate'], 2)} {f.ci(r['cate_ci_low'], r['cate_ci_high'], 'money:2')})"
                  for _, r in top.iterrows()]
         parts.append((f"No group is shown to clear the breakeven; the highest estimates are those of {' and '.join(shown)}, "
                       f"the natural place to start a test." if en else

@@ -82,9 +82,9 @@ def policy_table(d: Decision, lang: str) -> str:
     for _, r in t.iterrows():
         name = policy_label(r["policy"], lang)
         if r["policy"] == d.best["policy"]:
-            name += " ✓"
+            name += "\u00a0✓"
         if "eligible" in r and not truthy(r["eligible"]):
-            name += " †"
+            name += "\u00a0†"
         names.append(name)
     df = pd.DataFrame({"policy": names, "pct": [share(p) for p in t["pct_targeted"]],
                        "profit": [_ci(f, r) for _, r in t.iterrows()]})
