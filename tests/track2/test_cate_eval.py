@@ -206,8 +206,13 @@ def test_script_runs_end_to_end(tmp_path):
     params = write_params(tmp_path / "params.yaml", cate={**CATE, "models": ["t_learner", "s_learner"]}, ate=ATE, compute={"threads": 1},
                           positivity={"n_splits": 3, "seed": 0}, cate_eval={"n_bootstrap": 30})
     common = ["--params", str(params), "--cohort", str(tmp_path / "cohort.csv"), "--scores", str(tmp_path / "scores.csv")]
-    res = run_script("cate.py", *common, "--out", str(tmp_path / "pred.csv"), "--summary", str(tmp_path / "summary.csv"),
-                     "--figures-dir", str(tmp_path / "fig_cate"), "--metrics", str(tmp_path / "cate.json"))
+    for model in ("t_learner", "s_learner"):  # the workflow's cate_fit jobs, then the gather
+        res = run_script("cate_fit.py", *common, "--model", model, "--outcome", "purchase_amount",
+                         "--out", str(tmp_path / "parts" / "purchase_amount" / f"{model}.csv"))
+        assert res.returncode == 0, res.stderr[-2000:]
+    res = run_script("cate.py", *common, "--parts-dir", str(tmp_path / "parts"), "--out", str(tmp_path / "pred.csv"),
+                     "--summary", str(tmp_path / "summary.csv"), "--figures-dir", str(tmp_path / "fig_cate"),
+                     "--metrics", str(tmp_path / "cate.json"))
     assert res.returncode == 0, res.stderr[-2000:]
     out = ["--predictions", str(tmp_path / "pred.csv"), "--out", str(tmp_path / "customer_cate.csv"),
            "--selection", str(tmp_path / "sel.csv"), "--curves", str(tmp_path / "curves.csv"),
