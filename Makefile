@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 CORES ?= 4
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run record verify reference test lint lock bench clean-results
+.PHONY: setup run record verify reference test lint lock bench check-data clean-results
 
 setup: $(STAMP)
 
@@ -52,6 +52,13 @@ lock: $(VENV)/bin/uv
 
 bench: setup
 	$(BIN)/python benchmarks/run_benchmarks.py
+
+# Check a data folder before running anything (nothing is written): make check-data DIR=path/to/csvs
+# (SOURCE=canonical for a folder of canonical parquet tables).
+SOURCE ?= dunnhumby
+DIR ?= data/raw/dunnhumby
+check-data: setup
+	$(BIN)/python scripts/check_data.py --source $(SOURCE) --dir $(DIR)
 
 clean-results:
 	rm -rf results data/interim report/_output .snakemake

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,19 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_script(script: str, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    """Run ``scripts/<script>`` with the test interpreter; capture output."""
+def run_script(script: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``scripts/<script>`` with the test interpreter in ``cwd``; capture output.
+
+    Without ``cwd`` the script runs in a fresh empty folder that is removed afterwards, so an output
+    a test forgets to redirect (the scripts' defaults are relative: ``results/...``, ``data/...``) is
+    written there and lost, never into the project's own folders; a forgotten input is not found.
+    """
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / script), *args],
-        cwd=cwd, capture_output=True, text=True, env=env,
-    )
+    with tempfile.TemporaryDirectory(prefix="run_script_") as scratch:
+        return subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / script), *args],
+            cwd=cwd or scratch, capture_output=True, text=True, env=env,
+        )
 
 
 def write_params(path: Path, **sections) -> Path:
@@ -88,11 +95,71 @@ def dunnhumby_dir(tmp_path) -> Path:
     return write_dunnhumby(tmp_path / "dunnhumby")
 
 
-@pytest.fixture(scope="session")
-def tiny_project(tmp_path_factory):
-    """The whole workflow run once by Snakemake on the tiny synthetic config (shared, read-only)."""
-    from workflow_helpers import copy_project, snakemake, tiny_params
+def pytest_collection_modifyitems(config, items):
+    """Run the workflow tests last (stable: the order within each group is kept), so that the workflow
+    runs they share, started in the background before the first test, overlap the unit tests."""
+    items.sort(key=lambda item: item.get_closest_marker("workflow") is not None)
 
-    project = copy_project(tmp_path_factory.mktemp("tiny"), tiny_params())
-    snakemake(project)
-    return project
+
+@pytest.fixture(scope="session", autouse=True)
+def workflow_runs(request, tmp_path_factory):
+    """Start the shared workflow runs that the selected tests need, in the background, before the first test."""
+    from workflow_helpers import start_dvc_run, start_snakemake_run
+
+    needed = {name for item in request.session.items for name in item.fixturenames}
+    runs = {}
+    if "tiny_project" in needed:
+        runs["tiny_project"] = start_snakemake_run(tmp_path_factory.mktemp("tiny"))
+    if "dvc_project" in needed:
+        runs["dvc_project"] = start_dvc_run(tmp_path_factory.mktemp("dvc"))
+    yield runs
+    for run in runs.values():
+        run.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_project(workflow_runs):
+    """The whole workflow run once by Snakemake on the tiny synthetic config (shared, read-only)."""
+    return workflow_runs["tiny_project"].result()
+
+
+@pytest.fixture(scope="session")
+def dvc_project(workflow_runs):
+    """A second, independent run of the whole workflow, by `dvc repro` in a fresh git repository (shared, read-only)."""
+    return workflow_runs["dvc_project"].result()
+
+
+#: The project's run products: no test may write here (stage scripts run in temporary folders,
+#: the workflow tests in temporary copies of the project).
+GUARDED = ("results", "data", "report/_output")
+
+
+def _snapshot() -> dict[str, int]:
+    """Modification time (ns) of every file under the guarded folders of the checkout."""
+    files = {}
+    for folder in GUARDED:
+        for dirpath, _, names in os.walk(ROOT / folder):
+            for name in names:
+                path = Path(dirpath) / name
+                try:
+                    files[path.relative_to(ROOT).as_posix()] = path.stat().st_mtime_ns
+                except FileNotFoundError:
+                    pass
+    return files
+
+
+@pytest.fixture(scope="session", autouse=True)
+def project_outputs_untouched():
+    """Fail the session if a test wrote, replaced or removed a file under results/, data/ or report/_output.
+
+    (A workflow run in this same checkout while the tests run, e.g. ``make run``, trips it too.)
+    """
+    before = _snapshot()
+    yield
+    after = _snapshot()
+    changed = sorted(k for k in before.keys() & after.keys() if before[k] != after[k])
+    added, removed = sorted(after.keys() - before.keys()), sorted(before.keys() - after.keys())
+    if changed or added or removed:
+        pytest.fail(f"the tests touched the project's run products (changed {changed[:10]}, added {added[:10]}, "
+                    f"removed {removed[:10]}); pass every output path of a script, or run it in tmp_path",
+                    pytrace=False)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +66,55 @@ def snakemake(project: Path, *args: str, check: bool = True) -> subprocess.Compl
     if check and res.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{res.stdout[-4000:]}\n{res.stderr[-6000:]}")
     return res
+
+
+def git_env() -> dict:
+    """:func:`env` with a git identity (the temporary repositories of the DVC tests commit)."""
+    return {**env(), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"}
+
+
+def dvc_exe() -> str:
+    return str(Path(shutil.which("dvc", path=env()["PATH"])))
+
+
+class BackgroundRun:
+    """Commands run one after another in ``project`` by a background process (its own process group).
+
+    The session's shared workflow runs start this way before the first test, so that they overlap the
+    unit tests (which are run first); :meth:`result` waits for the run and fails with the end of its
+    output if a command failed.
+    """
+
+    def __init__(self, name: str, project: Path, commands: list[list[str]]):
+        self.name, self.project = name, project
+        self.log = project.parent / f"{project.name}.log"
+        script = " && ".join(shlex.join(c) for c in commands)
+        with open(self.log, "w") as out:
+            self.proc = subprocess.Popen(["bash", "-c", script], cwd=project, env=git_env(), stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+
+    def result(self) -> Path:
+        if self.proc.wait() != 0:
+            raise AssertionError(f"{self.name} failed:\n{self.log.read_text(errors='replace')[-8000:]}")
+        return self.project
+
+    def stop(self) -> None:
+        """Kill the run if it is still going (the session ended before a test needed it)."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+def start_snakemake_run(dest: Path) -> BackgroundRun:
+    """The whole workflow, run by Snakemake on the tiny config in a fresh copy of the project."""
+    project = copy_project(dest, tiny_params())
+    return BackgroundRun("snakemake", project, [[str(Path(sys.executable).parent / "snakemake"), "--cores", "2"]])
+
+
+def start_dvc_run(dest: Path) -> BackgroundRun:
+    """The whole workflow, run by ``dvc repro`` on the tiny config in another fresh copy, a new git repository."""
+    project = copy_project(dest, tiny_params())
+    (project / "dvc.lock").unlink(missing_ok=True)
+    return BackgroundRun("dvc repro", project, [["git", "init", "-q"], ["git", "add", "-A"],
+                                                ["git", "commit", "-qm", "copy"], [dvc_exe(), "repro", "-q"]])

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, run_script, write_params
+from conftest import run_script, write_params
 from segtarget.core.errors import InputError, ParamError
 from segtarget.track2 import semisynthetic as S
 from segtarget.track2 import figures_validation as FV
@@ -19,7 +19,7 @@ SEM = dict(shapes=["constant", "linear", "nonlinear"], replications=[1, 2, 3, 4]
            effects={"purchase_amount": {"mean": 10.0, "sd": 5.0}}, linear_covariates=["spend", "deal"],
            linear_weights=[1.0, -0.5], nonlinear_covariates=["freq", "deal"], baseline_model="ridge",
            noise="resample", ate_bootstrap=5, cost=3.0, margin=0.3, policy_outcome="purchase_amount", seed=7)
-ATE = dict(outcomes=["purchase_amount"], trim_low=0.1, trim_high=0.9, outcome_model="ridge", n_bootstrap=5, seed=0)
+ATE = dict(outcomes=["purchase_amount"], trim_low=0.1, trim_high=0.9, outcome_model="ridge", ra_se="influence", n_bootstrap=5, seed=0)
 POS = dict(n_splits=3, seed=0, logit_C=1.0, crump_rule="exact", ipw_clip=0.0)
 CATE = dict(models=["t_learner", "linear_dml"], train_population="trimmed", outcome_model="ridge", inner_cv=2,
             linear_modifiers=[], forest_trees=40, forest_min_leaf=10, level=0.95, seed=0)
@@ -210,12 +210,12 @@ def test_scripts_rep_error_and_gather(constant_reps, tmp_path):
         t.to_csv(tmp_path / "reps" / f"constant_{r}.csv", index=False)
     params = write_params(tmp_path / "params.yaml", semisynthetic={**SEM, "shapes": ["constant"]})
     res = run_script("semisynthetic_rep.py", "--params", str(params), "--shape", "wavy", "--rep", "1",
-                     "--out", str(tmp_path / "x.csv"), cwd=ROOT)
+                     "--out", str(tmp_path / "x.csv"), cwd=tmp_path)
     assert res.returncode == 2 and res.stderr.strip().splitlines()[-1].startswith("error: shape 'wavy' is invalid")
     out = {k: tmp_path / f"{k}.csv" for k in ("table", "summary")}
     res = run_script("semisynthetic_gather.py", "--params", str(params), "--reps-dir", str(tmp_path / "reps"),
                      "--out", str(out["table"]), "--summary", str(out["summary"]), "--figures-dir",
-                     str(tmp_path / "fig"), "--metrics", str(tmp_path / "m.json"), cwd=ROOT)
+                     str(tmp_path / "fig"), "--metrics", str(tmp_path / "m.json"), cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     assert len(pd.read_csv(out["table"])) == sum(len(t) for t in constant_reps)
     assert list(pd.read_csv(out["summary"]).columns) == SE.SUMMARY_COLUMNS

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from workflow_helpers import copy_project, env, snakemake, tiny_params
+from workflow_helpers import dvc_exe, git_env, snakemake
 
 pytestmark = pytest.mark.workflow
 
@@ -31,27 +31,17 @@ def locked_outputs(project: Path) -> dict[str, str]:
 
 
 def _run(cmd, cwd):
-    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env={
-        **env(), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
-        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"})
+    res = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=git_env())
     assert res.returncode == 0, f"{cmd}: {res.stdout[-3000:]}\n{res.stderr[-3000:]}"
     return res.stdout + res.stderr
 
 
-@pytest.fixture(scope="module")
-def dvc_project(tmp_path_factory):
-    """A second copy of the project, run by `dvc repro` in a fresh git repository."""
-    proj = copy_project(tmp_path_factory.mktemp("dvc"), tiny_params())
-    (proj / "dvc.lock").unlink(missing_ok=True)
-    _run(["git", "init", "-q"], proj)
-    _run(["git", "add", "-A"], proj)
-    _run(["git", "commit", "-qm", "copy"], proj)
-    _run([str(Path(shutil.which("dvc", path=env()["PATH"]))), "repro", "-q"], proj)
-    return proj
+# `tiny_project` (Snakemake) and `dvc_project` (`dvc repro` in a fresh git repository) are the session's two
+# independent runs of the whole workflow on the tiny config, each in its own copy of the project (tests/conftest.py).
 
 
 def test_snakemake_and_dvc_give_identical_outputs(tiny_project, dvc_project):
-    """Two independent runs (Snakemake, then DVC, in separate copies) are byte-identical."""
+    """Two independent runs (Snakemake and DVC, in separate copies) are byte-identical."""
     a, b = locked_outputs(tiny_project), locked_outputs(dvc_project)
     assert len(a) > 40
     assert set(a) == set(b)
@@ -67,7 +57,7 @@ def _dvc_changed(project: Path, key: str, value) -> set[str]:
     params[section][name] = value
     params_file.write_text(yaml.safe_dump(params, sort_keys=False))
     try:
-        out = _run([str(Path(shutil.which("dvc", path=env()["PATH"]))), "status"], project)
+        out = _run([dvc_exe(), "status"], project)
     finally:
         params_file.write_text(original)
     return {name.split("@")[0] for name in re.findall(r"^([\w@.-]+):", out, re.M)}
@@ -119,7 +109,7 @@ def test_snakemake_reruns_only_dependent_rules(tiny_project, tmp_path, key, valu
 
 
 def test_dvc_status_clean_after_repro(dvc_project):
-    out = _run([str(Path(shutil.which("dvc", path=env()["PATH"]))), "status"], dvc_project)
+    out = _run([dvc_exe(), "status"], dvc_project)
     assert "up to date" in out
 
 
@@ -135,23 +125,36 @@ def test_make_record_leaves_both_orchestrators_clean(tiny_project, tmp_path):
     _run(["make", "--no-print-directory", "record"], work)
     dry = snakemake(work, "-n").stdout
     assert "Nothing to be done" in dry, dry[-2000:]
-    status = _run([str(Path(shutil.which("dvc", path=env()["PATH"]))), "status"], work)
+    status = _run([dvc_exe(), "status"], work)
     assert "Data and pipelines are up to date" in status, status
 
 
 def test_experiment_metrics_show_beside_the_baseline(dvc_project, tmp_path):
     """results/metrics.json is tracked in git (DVC metrics, cache: false), so a plain
-    `dvc exp show` lists the headline numbers of the baseline and of each experiment."""
+    `dvc exp show` lists the headline numbers of the baseline and of each experiment, each its own.
+
+    The probe changes the policy margin and reproduces up to the metrics stage (the policy and
+    metrics stages rerun, the reports are not re-rendered): a change that moves a headline number,
+    the breakeven effect cost / margin, so the probe's row must show its own value, not the baseline's."""
     work = tmp_path / "exp"
     shutil.copytree(dvc_project, work, symlinks=True)
-    dvc = str(Path(shutil.which("dvc", path=env()["PATH"])))
+    dvc = dvc_exe()
+    policy = yaml.safe_load((work / "params.yaml").read_text())["policy"]
     _run(["git", "add", "dvc.lock", "results/metrics.json"], work)
     _run(["git", "commit", "-qm", "baseline run"], work)
-    _run([dvc, "exp", "run", "-q", "-n", "probe", "-S", "ate.n_bootstrap=40"], work)
+    margin = round(policy["margin"] + 0.05, 4)
+    _run([dvc, "exp", "run", "-q", "-n", "probe", "-S", f"policy.margin={margin}", "metrics"], work)
     rows = list(csv.DictReader(io.StringIO(_run([dvc, "exp", "show", "--csv"], work))))
-    column = next((c for c in rows[0] if c.endswith("ate_naive_purchase_amount")), None)
-    assert column, list(rows[0])
-    named = {r["Experiment"] or r["rev"]: r[column] for r in rows}
-    assert "probe" in named and named["probe"] not in ("", "-")
-    baseline = [v for k, v in named.items() if k != "probe"]
-    assert baseline and all(v not in ("", "-") for v in baseline)
+    columns = {key: next((c for c in rows[0] if c.endswith(key)), None)
+               for key in ("ate_naive_purchase_amount", "track2.policy.breakeven")}
+    assert all(columns.values()), list(rows[0])
+    named = {r["Experiment"] or r["rev"]: r for r in rows}
+    assert "probe" in named, list(named)
+    baseline = [r for k, r in named.items() if k not in ("probe", "workspace")]
+    assert baseline
+    for row in (named["probe"], *baseline):
+        assert all(row[c] not in ("", "-") for c in columns.values()), row
+    breakeven = columns["track2.policy.breakeven"]  # cost / margin: scales as 1 / margin
+    for row in baseline:
+        assert float(named["probe"][breakeven]) == pytest.approx(float(row[breakeven]) * policy["margin"] / margin,
+                                                                 rel=1e-6), (named["probe"][breakeven], row[breakeven])

@@ -1,16 +1,20 @@
 """Canonical tables: their columns, types and value rules, declared once (pandera).
 
-Every source adapter produces these tables and :func:`check` validates each one (or each
-chunk of a large one) before it is written. Column-name constants are exported so that
-no other module spells a canonical column by hand.
+Every source adapter produces these tables. The pandera schemas are the one declaration of
+what a valid table is; :func:`rules` turns them into SQL predicates so that the ingest stage
+checks a whole table (25M lines at 10x the original data) on the parquet file it has just
+written, settling most rules from the file's statistics and counting the rest with one DuckDB
+query, instead of validating pandas chunks in Python. Column-name constants are exported so
+that no other module spells a canonical column by hand.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 import pandera.pandas as pa
-
-from segtarget.core.errors import InputError
+import pyarrow
 
 HOUSEHOLD = "household_id"
 BASKET = "basket_id"
@@ -37,6 +41,14 @@ def _float(*checks):
 
 def _text(nullable=True, checks=()):
     return pa.Column("str", checks=list(checks), nullable=nullable)
+
+
+def _table_check(sql: str) -> pa.Check:
+    """A rule across columns. Its ``error`` text is the SQL condition every valid row meets,
+    so :func:`rules` can evaluate it in DuckDB while pandera evaluates the lambda."""
+    left, op, right = sql.split()
+    ops = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b}
+    return pa.Check(lambda d: ops[op](d[left], d[right]), error=sql)
 
 
 SCHEMAS: dict[str, pa.DataFrameSchema] = {
@@ -81,7 +93,7 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
             "start_day": _int(),
             "end_day": _int(),
         },
-        checks=[pa.Check(lambda d: d["end_day"] >= d["start_day"], error="end_day >= start_day")],
+        checks=[_table_check("end_day >= start_day")],
         strict=True,
         ordered=True,
     ),
@@ -111,6 +123,21 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
 
 COLUMNS: dict[str, list[str]] = {name: list(s.columns) for name, s in SCHEMAS.items()}
 
+#: DuckDB type of each pandera dtype (what the parquet files hold: int64, float64, string);
+#: pandas spells the text dtype ``str`` or ``string[pyarrow]`` depending on its version.
+SQL_TYPES = {"int64": "BIGINT", "float64": "DOUBLE"}
+
+
+def sql_type(table: str, column: str) -> str:
+    """The DuckDB type of a canonical column."""
+    return SQL_TYPES.get(str(SCHEMAS[table].columns[column].dtype), "VARCHAR")
+
+
+def arrow_schema(table: str) -> pyarrow.Schema:
+    """The parquet schema of a canonical table (int64, float64 or string columns)."""
+    kinds = {"BIGINT": pyarrow.int64(), "DOUBLE": pyarrow.float64(), "VARCHAR": pyarrow.string()}
+    return pyarrow.schema([(c, kinds[sql_type(table, c)]) for c in COLUMNS[table]])
+
 
 def empty(table: str) -> pd.DataFrame:
     """An empty frame with the canonical columns and dtypes of ``table``."""
@@ -118,20 +145,60 @@ def empty(table: str) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=str(col.dtype)) for c, col in schema.columns.items()})
 
 
-def check(df: pd.DataFrame, table: str, origin: str) -> pd.DataFrame:
-    """Validate one canonical table (or a chunk of it); raise a one-line :class:`InputError`.
+@dataclass(frozen=True)
+class Rule:
+    """One value rule of a canonical table, as SQL over its canonical columns.
 
-    ``origin`` names the file the rows came from, so the message points at what to fix.
+    ``bad`` is true on an offending row (NULL counts as not offending, except for the
+    non-null rule); ``unique`` rules are not row-local and are counted as
+    ``count(col) - count(DISTINCT col)`` instead. ``what`` completes "column X has N ..."
+    and ``expected`` says what a valid value is; both go into the one-line error. ``stat``
+    says which parquet statistic settles the rule without reading the data: ``nulls`` (the
+    null count is 0) or ``min`` (the minimum is at least ``bound``).
     """
-    try:
-        return SCHEMAS[table].validate(df, lazy=False)
-    except pa.errors.SchemaError as exc:
-        col = getattr(exc, "column_name", None) or "?"
-        cases = getattr(exc, "failure_cases", None)
-        example = ""
-        if cases is not None and len(cases):
-            example = f"; first offending value: {cases['failure_case'].iloc[0]!r}"
-        reason = str(exc).splitlines()[0]
-        raise InputError(
-            f"{origin}: canonical table {table}, column {col}: {reason}{example}"
-        ) from exc
+
+    column: str | None
+    bad: str
+    what: str
+    expected: str
+    unique: bool = False
+    stat: str | None = None
+    bound: float | None = None
+
+
+def _literal(value) -> str:
+    return "'" + str(value).replace("'", "''") + "'" if isinstance(value, str) else repr(value)
+
+
+def rules(table: str) -> list[Rule]:
+    """The rules of ``table`` derived from its pandera schema, in column order.
+
+    Types are not rules here: the readers parse every column as its canonical type, so a
+    value of the wrong type stops the read itself (see :mod:`segtarget.data.sources.csvread`).
+    """
+    schema = SCHEMAS[table]
+    out: list[Rule] = []
+    for name, col in schema.columns.items():
+        if not col.nullable:  # numbers: the readers turn NaN into NULL (pandera counts NaN as missing too)
+            number = sql_type(table, name) == "DOUBLE"
+            out.append(Rule(name, f"{name} IS NULL", "empty or NaN values" if number else "empty values",
+                            "a number on every line" if number else "a value on every line", stat="nulls"))
+        if col.unique:
+            out.append(Rule(name, "", "repeated values", "each value once", unique=True))
+        for check in col.checks:
+            stats = check.statistics
+            if check.name == "greater_than_or_equal_to":
+                low = stats["min_value"]
+                what = "negative values" if low == 0 else f"values below {low}"
+                out.append(Rule(name, f"{name} < {low}", what, f">= {low}", stat="min", bound=low))
+            elif check.name == "isin":
+                allowed = list(stats["allowed_values"])
+                listed = ", ".join(map(str, allowed))
+                out.append(Rule(name, f"{name} NOT IN ({', '.join(map(_literal, allowed))})",
+                                f"values other than {listed}", f"one of {listed}"))
+            else:  # pragma: no cover - a new kind of check must be translated here first
+                raise NotImplementedError(f"{table}.{name}: no SQL for pandera check {check.name}")
+    for check in schema.checks:
+        left = check.error.split()[0]
+        out.append(Rule(left, f"NOT ({check.error})", f"values breaking {check.error}", check.error))
+    return out
