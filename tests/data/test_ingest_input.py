@@ -212,3 +212,20 @@ def test_households_without_transactions_are_a_warning(tmp_path):
     demo = s.loc["warning:households:households_without_transactions"]
     assert (demo.rows, demo.households) == (1, 1) and "household 8" in demo.notes
     assert "warning:coupon_redemptions:households_without_transactions" not in s.index
+
+
+def test_reading_a_csv_logs_progress_with_a_time_estimate(tmp_path, caplog):
+    """The streamed read reports blocks done out of the file's estimated block count (the last always logs)."""
+    import logging
+
+    import pyarrow as pa
+
+    from segtarget.data.sources import csvread
+
+    path = tmp_path / "t.csv"
+    path.write_text("A,B\n" + "".join(f"{i},{i * 2}\n" for i in range(1000)))
+    with caplog.at_level(logging.INFO, logger="segtarget.progress"):
+        batches = list(csvread.stream(path, 2, {0: pa.int64(), 1: pa.int64()}))
+    assert sum(b.num_rows for b in batches) == 1000
+    lines = [r.getMessage() for r in caplog.records if r.name == "segtarget.progress"]
+    assert lines and "ingest: reading t.csv" in lines[-1] and "1/1 (100%)" in lines[-1], lines

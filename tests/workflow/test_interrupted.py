@@ -58,12 +58,14 @@ def test_snakemake_rerun_after_sigkill_matches_the_uninterrupted_run(tiny_projec
     exe = str(Path(sys.executable).parent / "snakemake")
     _kill_when_started([exe, "--cores", "2", "--forcerun", KILL_STAGE], work, work / "logs" / f"{KILL_STAGE}.log")
     snakemake(work, "--unlock")  # a SIGKILL leaves Snakemake's lock behind: the README's recovery step
-    out = snakemake(work).stdout  # the profile's rerun-incomplete picks the killed job up
+    res = snakemake(work)  # the profile's rerun-incomplete picks the killed job up
+    out = res.stdout + res.stderr  # Snakemake logs the jobs it runs on stderr
     assert f"rule {KILL_STAGE}:" in out or f"localrule {KILL_STAGE}:" in out
     after = _outputs(work)
     assert set(after) == set(before)
     assert [k for k in before if before[k] != after[k]] == []
-    assert "Nothing to be done" in snakemake(work, "-n").stdout
+    dry = snakemake(work, "-n")
+    assert "Nothing to be done" in dry.stdout + dry.stderr
 
 
 def test_dvc_repro_after_sigkill_matches_the_uninterrupted_run(dvc_project, tmp_path):

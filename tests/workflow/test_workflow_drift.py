@@ -90,6 +90,10 @@ def test_stage_matches(jobs, stage):
         if folder:
             assert any(i.startswith(folder + "/") for i in inputs), f"{stage}: no input under {folder}"
             inputs = {i for i in inputs if not i.startswith(folder + "/")} | {folder}
+        for code in (d for d in _paths(_dvc_stages()[stage].get("deps")) if (ROOT / d).is_dir() and d.startswith("src/")):
+            # a code folder is a DVC dep; Snakemake gets its .py files (common.smk: code_deps)
+            assert any(i.startswith(code + "/") and i.endswith(".py") for i in inputs), f"{stage}: no file of {code}"
+            inputs = {i for i in inputs if not i.startswith(code + "/")} | {code}
         got.add((cmd, frozenset(inputs), frozenset(outputs)))
     assert got == expected, "commands, inputs or outputs differ from dvc.yaml"
 

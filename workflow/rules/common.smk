@@ -39,8 +39,15 @@ def stage_params(stage):
 
 
 def code_deps(stage):
-    """The code a stage runs: its dvc.yaml deps under scripts/ and src/."""
-    return [d for d in DVC_STAGES[stage]["deps"] if d.startswith(("scripts/", "src/"))]
+    """The code a stage runs: its dvc.yaml deps under scripts/ and src/, a folder as its .py files
+    (Snakemake compares a folder's own modification time, which editing a file in it does not
+    change; DVC hashes the folder's content)."""
+    deps = []
+    for dep in DVC_STAGES[stage]["deps"]:
+        if dep.startswith(("scripts/", "src/")):
+            path = Path(dep)
+            deps.extend(sorted(p.as_posix() for p in path.rglob("*.py")) if path.is_dir() else [dep])
+    return deps
 
 
 SEGMENT_TABLES = [

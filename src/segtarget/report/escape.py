@@ -30,10 +30,11 @@ from typing import Any
 _INLINE = re.compile(r"([\\`*_~^\[\]{}<>&$@|#!])")
 #: Markers that mean something only at the start of a line: bullet items, horizontal rules
 #: and setext underlines (``- x``, ``+ x``, ``---``, ``===``), definition lists, table
-#: captions and fenced divs (``: x``, ``:::``), always escaped there; ordered list items
+#: captions and fenced divs (``: x``, ``:::``), a title block at the top of a document
+#: (``% x``), always escaped there; ordered list items
 #: (``1. x``, ``a) x``, ``(iv) x``) when a space follows, so that ``12.5%`` is left alone.
 #: (``#``, ``>``, ``*``, ``_`` and ``|`` are escaped everywhere already.)
-_LEADING = re.compile(r"^(?:([-+:=])|(\(?)(?:\d+|[A-Za-z]|[ivxlcdm]+|[IVXLCDM]+)([.)])(?=\s|$))")
+_LEADING = re.compile(r"^(?:([-+:=%])|(\(?)(?:\d+|[A-Za-z]|[ivxlcdm]+|[IVXLCDM]+)([.)])(?=\s|$))")
 
 
 def md_escape(value: Any) -> str:

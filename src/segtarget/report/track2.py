@@ -337,12 +337,25 @@ def ate_table(t2: Track2Facts, outcome: str, lang: str = "en", caption=None, lab
     return pipe_table(f, df, formats={c: "text" for c in df}, headers=headers, caption=caption, label=label_)
 
 
-def estimator_table(lang: str = "en", caption=None, label_=None) -> str:
-    """The seven estimators and how their standard errors are computed."""
+def ra_se_text(ate: dict, lang: str = "en") -> str:
+    """How regression adjustment's interval is computed under ``ate.ra_se`` (the params the run used)."""
+    if ate.get("ra_se", "influence") == "bootstrap":
+        n = ate.get("n_bootstrap")
+        return (f"{n} household-cluster bootstrap resamples" if lang == "en" else f"가구 군집 부트스트랩 재표본 {n}개")
+    return ("the efficient influence function at the cross-fitted nuisances, summed within households (it includes "
+            "the inverse-propensity term, so the interval widens where overlap is poor: the price of "
+            "extrapolation that a bootstrap of the outcome models does not show)" if lang == "en" else
+            "교차적합 보조 모형에서 계산한 효율적 영향함수(가구별 합산. 역성향점수 항이 들어 있어 중첩이 나쁜 곳에서는 "
+            "구간이 넓어지는데, 결과 모형만 다시 적합하는 부트스트랩이 드러내지 못하는 외삽의 대가)")
+
+
+def estimator_table(lang: str = "en", caption=None, label_=None, ra_se: str = "influence") -> str:
+    """The seven estimators and how their standard errors are computed (``ra_se``: params ``ate.ra_se``)."""
     rows_en = [
         ("naive", "difference of arm means", "influence function, clustered by household"),
         ("ols", "y ~ 1 + t + X, linear regression adjustment", "cluster-robust sandwich (CR1)"),
-        ("ra", "mean of μ₁(x) − μ₀(x), outcome models cross-fitted per arm", "household cluster bootstrap"),
+        ("ra", "mean of μ₁(x) − μ₀(x), outcome models cross-fitted per arm",
+         "household cluster bootstrap" if ra_se == "bootstrap" else "efficient influence function, clustered"),
         ("ipw", "Hájek inverse-probability weighting", "influence function, clustered"),
         ("aipw", "cross-fitted augmented IPW (doubly robust)", "influence function, clustered"),
         ("ato", "overlap weights e(x)(1 − e(x)): effect where arms overlap", "influence function, clustered"),
@@ -351,7 +364,8 @@ def estimator_table(lang: str = "en", caption=None, label_=None) -> str:
     rows_ko = [
         ("naive", "두 집단 평균의 차이", "영향함수, 가구 군집"),
         ("ols", "y ~ 1 + t + X 선형회귀 보정", "군집 강건 샌드위치 (CR1)"),
-        ("ra", "집단별 교차적합 결과 모형의 μ₁(x) − μ₀(x) 평균", "가구 군집 부트스트랩"),
+        ("ra", "집단별 교차적합 결과 모형의 μ₁(x) − μ₀(x) 평균",
+         "가구 군집 부트스트랩" if ra_se == "bootstrap" else "효율적 영향함수, 가구 군집"),
         ("ipw", "Hájek 역확률 가중", "영향함수, 가구 군집"),
         ("aipw", "교차적합 증강 IPW (이중 강건)", "영향함수, 가구 군집"),
         ("ato", "중첩 가중 e(x)(1 − e(x)): 두 집단이 겹치는 곳의 효과", "영향함수, 가구 군집"),

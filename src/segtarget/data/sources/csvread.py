@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from segtarget.core.errors import InputError
+from segtarget.core.progress import tracked
 
 #: Text read as a missing value (as the original release writes blanks).
 NULLS = ["", " ", "NA", "NaN"]
@@ -109,13 +110,19 @@ def stream(path: Path, n_cols: int, types: dict[int, pa.DataType]) -> Iterator[p
         except Exception as exc:  # noqa: BLE001 - handed to the consumer, which raises it
             ahead.put(exc)
 
-    worker = threading.Thread(target=produce, daemon=True)
-    worker.start()
-    try:
+    def consume():
         while (item := ahead.get()) is not None:
             if isinstance(item, Exception):
                 raise item
             yield item
+
+    worker = threading.Thread(target=produce, daemon=True)
+    worker.start()
+    # The block count is estimated from the file size (pyarrow cuts blocks of about BLOCK_BYTES),
+    # enough for a progress line with a time estimate on the large files.
+    blocks = max(1, -(-path.stat().st_size // BLOCK_BYTES))
+    try:
+        yield from tracked(consume(), blocks, f"ingest: reading {path.name} (~{blocks} blocks of {BLOCK_BYTES >> 20} MB)")
     finally:
         stop.set()
         worker.join()

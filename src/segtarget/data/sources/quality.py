@@ -34,9 +34,9 @@ ZERO_CHECKS = {
 SAME = "same household, basket, day, week, product, store, quantity and amounts"
 #: Tables whose households should all appear in the transactions.
 HOUSEHOLD_CHECKS = {
-    "campaign_members": "were targeted by a campaign but never appear in the transactions",
-    "households": "have demographics but never appear in the transactions",
-    "coupon_redemptions": "redeemed a coupon but never appear in the transactions",
+    "campaign_members": "targeted by a campaign but never in the transactions",
+    "households": "with demographics but never in the transactions",
+    "coupon_redemptions": "redeeming a coupon but never in the transactions",
 }
 
 
@@ -84,8 +84,13 @@ def zero_warnings(con, src: TableSource, tmp: Path, written: Written, found: dic
         if n:
             where, _ = first_at(con, src, tmp, written, found[f"zero_{col}_row"])
             out.append({"table": f"warning:transactions:zero_{col}", "rows": n,
-                        "notes": f"{n:,} lines of {_name(src)} with {src.where(col)} 0 (first at {where}); {done}"})
+                        "notes": f"{_n(n, 'line')} of {_name(src)} with {src.where(col)} 0 (first at {where}); {done}"})
     return out
+
+
+def _n(n: int, noun: str) -> str:
+    """``1 line``, ``2,000 lines``."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def duplicates(hashes: np.ndarray) -> tuple[int, np.ndarray]:
@@ -108,7 +113,7 @@ def duplicates(hashes: np.ndarray) -> tuple[int, np.ndarray]:
 def duplicates_row(n: int, src: TableSource) -> dict:
     """The warning row for repeated lines that are kept."""
     return {"table": "warning:transactions:duplicate_lines", "rows": n,
-            "notes": f"{n:,} lines of {_name(src)} repeat an earlier line exactly ({SAME}); kept "
+            "notes": f"{_n(n, 'line')} of {_name(src)} {'repeats' if n == 1 else 'repeat'} an earlier line exactly ({SAME}); kept "
                      "(set data.drop_duplicate_lines: true to drop them)"}
 
 
@@ -142,7 +147,7 @@ def drop_duplicates(con, src: TableSource, tmp: Path, hashes: np.ndarray) -> dic
             con.unregister(view)
     n = gone.num_rows
     return {"table": "warning:transactions:duplicate_lines", "rows": n, "kept": kept,
-            "notes": f"dropped {n:,} lines of {_name(src)} that repeat an earlier line exactly ({SAME}; "
+            "notes": f"dropped {_n(n, 'line')} of {_name(src)} that {'repeats' if n == 1 else 'repeat'} an earlier line exactly ({SAME}; "
                      "data.drop_duplicate_lines: true)"}
 
 
@@ -163,7 +168,7 @@ def household_warnings(con, sources: dict[str, TableSource], tmp: dict[str, Path
             where, _ = first_at(con, src, tmp[table], written[table], row)
             out.append({"table": f"warning:{table}:households_without_transactions", "rows": n,
                         "households": households,
-                        "notes": f"{households:,} households of {_name(src)} {what} ({n:,} rows; first at "
+                        "notes": f"{_n(households, 'household')} of {_name(src)} {what} ({_n(n, 'row')}; first at "
                                  f"{where}: household {first}); kept"})
     con.execute("DROP TABLE tx_households")
     return out
