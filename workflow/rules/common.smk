@@ -85,7 +85,7 @@ def report_inputs(doc, lang):
     parts, taken from its dvc.yaml stage (report_<doc>) so that both orchestrators rerun it for the same reasons."""
     deps = DVC_STAGES[f"report_{doc}"]["deps"]
     return {
-        "code": [d for d in deps if d.startswith(("scripts/", "src/"))],
+        "code": code_deps(f"report_{doc}"),
         "sources": [d.replace("${item.lang}", lang) for d in deps if d.startswith("report/")],
         "results": [d for d in deps if d.startswith("results/")],
     }
