@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -299,6 +300,27 @@ def test_random_windows_match_reference(con, seed, wins):
     want = ref.pandas_window_features(tx, pr, windows)
     keys = ["household_id", "window", "start_day", "end_day"]
     assert_same(got, want, keys)
+
+
+def test_passes_over_household_ranges_give_the_same_table(con, monkeypatch):
+    """Above PASS_LINES lines the query runs once per household range (bounded memory on large
+    data); the table is the same, for the full window and for explicit windows, and ranges
+    holding no window or no line give no row."""
+    from segtarget.features import expressions
+
+    tx, pr = synthetic(1, households=9)
+    windows = pd.DataFrame({"household_id": [1, 1, 4, 8, 8, 9, 12], "campaign_id": [1, 2, 1, 1, 2, 1, 1],
+                            "start_day": [1, 30, 5, 1, 20, 40, 1], "end_day": [29, 60, 50, 19, 60, 45, 60]})
+    whole = compute_features(tx, pr, con=con, auxiliary=True)
+    whole_w = compute_features(tx, pr, windows, con=con, auxiliary=True)
+    monkeypatch.setattr(expressions, "PASS_LINES", len(tx) // 4)
+    ranges = expressions.household_ranges(con, ibis.memtable(tx))
+    assert len(ranges) >= 4 and ranges[0][0] == 1 and ranges[-1][1] == 9
+    assert all(a[1] < b[0] for a, b in zip(ranges, ranges[1:]))
+    pd.testing.assert_frame_equal(compute_features(tx, pr, con=con, auxiliary=True), whole)
+    pd.testing.assert_frame_equal(compute_features(tx, pr, windows, con=con, auxiliary=True), whole_w)
+    monkeypatch.setattr(expressions, "PASS_LINES", 1)  # one household per pass
+    pd.testing.assert_frame_equal(compute_features(tx, pr, windows, con=con, auxiliary=True), whole_w)
 
 
 # ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Iterable, Mapping
 
 import ibis
+import numpy as np
 import pandas as pd
 from ibis import _
 
@@ -31,6 +32,22 @@ from segtarget.features.definitions import (
 from segtarget.features.engine import connect
 
 
+#: Transaction lines per pass of the feature query. With more lines the households are split
+#: into ranges of about this many lines and the query runs once per range (:func:`household_ranges`).
+#: Why: the per-basket group-by holds every basket of the lines it reads; on 25.8M lines (10x the
+#: original data) it fits in DuckDB's default 2GB, but on 256M lines (100x) it spilled about 2 GB
+#: to disk and its time grew 13x for 10x the lines. Each window belongs to one household, so the
+#: passes give exactly the rows of one pass; the calendar and the full data window are computed
+#: once for all of them (then 11 passes over the 10x data cost the CPU time of one, in 0.5 GB
+#: instead of 2.2 GB).
+PASS_LINES = 25_000_000
+
+
+def day_calendar(transactions: ibis.Table) -> ibis.Table:
+    """``day, cal_week``: the largest week of the lines of each day (for the reference weeks)."""
+    return transactions.group_by(DAY).aggregate(cal_week=_[WEEK].max())
+
+
 def _cents(col):
     """Money as an exact integer count of 1/MONEY_SCALE units (rounded half away from 0)."""
     return (col * MONEY_SCALE).round().cast("int64")
@@ -49,6 +66,8 @@ def feature_expr(
     quantity_exclude_departments: Iterable[str] = DEFAULT_QUANTITY_EXCLUDE_DEPARTMENTS,
     quantity_exclude_sub_commodities: Iterable[str] = DEFAULT_QUANTITY_EXCLUDE_SUB_COMMODITIES,
     auxiliary: bool = False,
+    households: tuple[int, int] | None = None,
+    calendar: ibis.Table | None = None,
 ) -> ibis.Table:
     """The 33 features per household and window, as one Ibis expression.
 
@@ -65,6 +84,13 @@ def feature_expr(
         their quantity to ``avg_items_per_basket``.
     auxiliary : bool
         Also return :data:`AUXILIARY` (tenure in days and weeks, max_day, max_week).
+    households : (int, int), optional
+        Only the windows of households ``lo <= household_id <= hi`` (one pass of
+        :func:`compute_features` on large data). The reference weeks and the full data
+        window still come from every line, so a window's features do not depend on it.
+    calendar : ibis.Table, optional
+        :func:`day_calendar` of ``transactions``, computed once (e.g. as a memtable) when
+        the query runs in several passes; by default computed within the query.
 
     Returns
     -------
@@ -133,7 +159,7 @@ def feature_expr(
     keys = [HOUSEHOLD, *[c for c in windows.columns if c != HOUSEHOLD]]
 
     # reference week of each window end: the latest week the data reached by that day
-    calendar = tx.group_by(DAY).aggregate(cal_week=_[WEEK].max())
+    calendar = day_calendar(tx) if calendar is None else calendar
     ends = windows.select(w_end=windows.end_day).distinct()
     ref_week = (
         ends.join(calendar, ends.w_end >= calendar[DAY])
@@ -144,13 +170,18 @@ def feature_expr(
 
     # One integer id per window: the line-level group-bys hash one key, not all of them.
     wins = windows.mutate(w_id=ibis.row_number().over(order_by=keys))
+    lines = tx
+    if households is not None:
+        # filtering the lines too (not only the windows) lets the parquet scan skip row groups
+        wins = wins.filter(wins[HOUSEHOLD].between(*households))
+        lines = tx.filter(tx[HOUSEHOLD].between(*households))
     bounds_by_id = wins.select(HOUSEHOLD, "w_id", "start_day", "end_day")
 
     def window_lines(*columns, **derived):
         # Each branch projects its own columns before the join, so the two line-level
         # scans are different expressions: a shared one would be a common table
         # expression that DuckDB materialises (25M wide rows at 10x the original data).
-        part = tx.select(HOUSEHOLD, DAY, *columns, **derived).join(bounds_by_id, HOUSEHOLD)
+        part = lines.select(HOUSEHOLD, DAY, *columns, **derived).join(bounds_by_id, HOUSEHOLD)
         return part.filter((part[DAY] >= part.start_day) & (part[DAY] <= part.end_day))
 
     # Branch 1, per basket (and day and week, which a basket normally has one of), then
@@ -158,8 +189,8 @@ def feature_expr(
     visits = (
         window_lines(
             BASKET, WEEK,
-            sales_c=_cents(tx.sales_value), coupon_c=_cents(tx.coupon_disc), retail_c=_cents(tx.retail_disc),
-            discounted=(tx.retail_disc > 0).cast("int64"),
+            sales_c=_cents(lines.sales_value), coupon_c=_cents(lines.coupon_disc), retail_c=_cents(lines.retail_disc),
+            discounted=(lines.retail_disc > 0).cast("int64"),
         )
         .group_by(["w_id", BASKET, DAY, WEEK])
         .aggregate(
@@ -201,7 +232,7 @@ def feature_expr(
     # Branch 2, per product bought in the window, then per window: distinct products and
     # departments, brand counts, fuel-free quantities and category sales.
     bought = (
-        window_lines(PRODUCT, "quantity", sales_c=_cents(tx.sales_value))
+        window_lines(PRODUCT, "quantity", sales_c=_cents(lines.sales_value))
         .group_by(["w_id", PRODUCT])
         .aggregate(p_lines=_.count(), p_sales=_.sales_c.sum(), p_quantity=_.quantity.sum())
     )
@@ -288,6 +319,29 @@ def _as_table(obj, name: str):
     raise TypeError(f"{name}: expected an ibis.Table or a pandas.DataFrame, got {type(obj).__name__}")
 
 
+def _execute(con, expr):
+    return con.execute(expr) if con is not None else expr.execute()
+
+
+def household_ranges(con, transactions: ibis.Table, pass_lines: int | None = None) -> list[tuple[int, int] | None]:
+    """The household ranges of the passes of the feature query: ``[None]`` (one pass over
+    everything) up to ``pass_lines`` lines (default :data:`PASS_LINES`), else consecutive
+    ranges ``(lo, hi)`` holding about the same number of households each and together every
+    household of the lines.
+
+    Why ranges and not ``household_id % k``: a range is a filter the parquet scan can use to
+    skip row groups, which hold neighbouring households when the lines are written household
+    block by household block (as the synthetic generator does).
+    """
+    pass_lines = pass_lines or PASS_LINES
+    n = int(_execute(con, transactions.count()))
+    k = -(-n // pass_lines)
+    if k <= 1:
+        return [None]
+    ids = np.sort(_execute(con, transactions.select(HOUSEHOLD).distinct())[HOUSEHOLD].to_numpy())
+    return [(int(part[0]), int(part[-1])) for part in np.array_split(ids, k) if len(part)]
+
+
 def compute_features(
     transactions: ibis.Table | pd.DataFrame,
     products: ibis.Table | pd.DataFrame,
@@ -303,7 +357,8 @@ def compute_features(
     ``transactions``, ``products`` and ``windows`` may be Ibis tables (for example from
     :func:`read_tables`) or pandas frames. ``con`` is the connection to execute on
     (default: a new single-thread DuckDB connection when the inputs are pandas frames;
-    the inputs' own backend otherwise).
+    the inputs' own backend otherwise). Above :data:`PASS_LINES` lines the query runs once
+    per range of households (:func:`household_ranges`), with the same result.
 
     Returns
     -------
@@ -316,17 +371,31 @@ def compute_features(
     tx = _as_table(transactions, "transactions")
     pr = _as_table(products, "products")
     win = None if windows is None else _as_table(windows, "windows")
-    expr = feature_expr(
-        tx,
-        pr,
-        win,
-        quantity_exclude_departments=quantity_exclude_departments,
-        quantity_exclude_sub_commodities=quantity_exclude_sub_commodities,
-        auxiliary=auxiliary,
-    )
     if con is None and all(not isinstance(x, ibis.Table) for x in (transactions, products)):
         con = connect("duckdb", threads=1, memory_limit="2GB")
-    df = con.execute(expr) if con is not None else expr.execute()
+    ranges, passes, calendar = household_ranges(con, tx), win, None
+    if len(ranges) > 1:
+        # what every pass would otherwise recompute from all the lines, computed once
+        calendar = ibis.memtable(_execute(con, day_calendar(tx)))
+        if win is None:
+            bounds = tx.aggregate(start_day=_[DAY].min(), end_day=_[DAY].max())
+            passes = ibis.memtable(_execute(con, tx.select(HOUSEHOLD).distinct().cross_join(bounds)))
+    parts = []
+    for households in ranges:
+        expr = feature_expr(
+            tx,
+            pr,
+            passes,
+            quantity_exclude_departments=quantity_exclude_departments,
+            quantity_exclude_sub_commodities=quantity_exclude_sub_commodities,
+            auxiliary=auxiliary,
+            households=households,
+            calendar=calendar,
+        )
+        parts.append(_execute(con, expr))
+    df = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
+    if win is None and passes is not None:  # the full data window, given to the passes as explicit windows
+        df = df.drop(columns=["start_day", "end_day"])
     names = [*FEATURES, *(AUXILIARY if auxiliary else ())]
     keys = [c for c in df.columns if c not in names]
     df = df[[*keys, *names]]
