@@ -37,9 +37,13 @@ from workflow_helpers import copy_project, snakemake  # noqa: E402
 CHANGES = [("policy.margin", 0.25), ("segmentation.k_rule", "max_silhouette")]
 
 
-def _stage_table(project: Path) -> pd.DataFrame:
+def _stage_table(project: Path, since: float | None = None) -> pd.DataFrame:
+    """Wall time, peak memory and CPU time of each job (of those whose benchmark file was written
+    after ``since``, a time stamp, when given: the jobs of a rerun)."""
     rows = []
     for tsv in sorted((project / "logs" / "benchmarks").glob("*.tsv")):
+        if since is not None and tsv.stat().st_mtime < since:
+            continue
         b = pd.read_csv(tsv, sep="\t").iloc[-1]
         rows.append({"job": tsv.stem, "wall_s": float(b["s"]), "max_rss_mb": float(b["max_rss"]),
                      "cpu_s": float(b["cpu_time"])})
@@ -66,16 +70,22 @@ def main(argv=None) -> None:
         snakemake(project, "--cores", args.cores)
         cold = time.perf_counter() - t0
         stages = _stage_table(project)
+        cold_cpu = stages["cpu_s"].sum()
         reruns = []
         for key, value in CHANGES:
             _set(project, key, value)
+            started = time.time()
             t0 = time.perf_counter()
-            out = snakemake(project, "--cores", args.cores).stdout
+            res = snakemake(project, "--cores", args.cores)
             wall = time.perf_counter() - t0
+            out = res.stdout + res.stderr  # Snakemake 9 logs the jobs it runs on stderr
             rules = sorted(set(re.findall(r"^(?:local)?rule (\w+):", out, re.M)) - {"all"})
+            rerun_cpu = _stage_table(project, since=started)["cpu_s"].sum()
             reruns.append({"change": f"{key} = {value}", "wall_s": wall, "share_of_cold": wall / cold,
+                           "cpu_s": rerun_cpu, "cpu_share_of_cold": rerun_cpu / cold_cpu,
                            "rules_rerun": ", ".join(rules)})
-    print(f"default run, {args.dataset}, snakemake --cores {args.cores}: cold {cold:.0f} s")
+    print(f"default run, {args.dataset}, snakemake --cores {args.cores}: cold {cold:.0f} s wall, "
+          f"{cold_cpu:.0f} CPU s in its jobs")
     print(stages.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     print(pd.DataFrame(reruns).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
 
