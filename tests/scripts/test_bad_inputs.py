@@ -74,25 +74,27 @@ def case(name):
     return deco
 
 
+def _features(tmp_path, folder):
+    """The features stage on the interim ``folder``: its result and the output it must not write."""
+    out = tmp_path / "features.csv"
+    res = run_script("features.py", "--params", str(write_params(tmp_path / "params.yaml")), "--interim-dir", str(folder),
+                     "--out", str(out), "--dictionary", str(tmp_path / "dict.csv"), cwd=tmp_path)
+    return res, out
+
+
 @case("truncated parquet in data/interim")
 def _truncated(tmp_path, world):
     folder = _interim(tmp_path, world)
     p = interim("transactions", folder)
     p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
-    out = tmp_path / "features.csv"
-    res = run_script("features.py", "--params", str(write_params(tmp_path / "params.yaml")), "--interim-dir", str(folder),
-                     "--out", str(out), "--dictionary", str(tmp_path / "dict.csv"), cwd=tmp_path)
-    return res, out, ("transactions.parquet", "cannot read as parquet")
+    return (*_features(tmp_path, folder), ("transactions.parquet", "cannot read as parquet"))
 
 
 @case("foreign parquet in data/interim (another table's columns)")
 def _foreign(tmp_path, world):
     folder = _interim(tmp_path, world)
     write_parquet(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}), interim("products", folder))
-    out = tmp_path / "features.csv"
-    res = run_script("features.py", "--params", str(write_params(tmp_path / "params.yaml")), "--interim-dir", str(folder),
-                     "--out", str(out), "--dictionary", str(tmp_path / "dict.csv"), cwd=tmp_path)
-    return res, out, ("products.parquet", "lacks column")
+    return (*_features(tmp_path, folder), ("products.parquet", "lacks column"))
 
 
 @case("interim folder missing (ingest not run)")
