@@ -323,3 +323,14 @@ def test_cate_section_built_around_the_evaluation(tmp_path):
     assert "the rule chose Causal forest" in en and "it is the only model that qualifies" in en
     assert "For purchase count, no model qualifies" in en and "How to read the curves" in en
     assert "인과 숲" in S2.later_stage_sections(res, "ko")
+
+
+def test_ingest_warnings_read_as_words_in_the_data_table():
+    """Counted ingest warnings (data_summary rows ``warning:<table>:<check>``) are named in plain words."""
+    from segtarget.report.labels import label
+
+    assert label("table", "warning:transactions:zero_quantity", "en") == "Warning, Transactions: lines with quantity 0 (kept)"
+    assert label("table", "warning:campaign_members:households_without_transactions", "ko") == \
+        "경고, 캠페인 대상 가구: 거래 내역에 없는 가구"
+    assert label("table", "warning:products:a_new_check", "en") == "Warning, Products: a new check"
+    assert label("table", "transactions", "en") == "Transactions"

@@ -144,10 +144,29 @@ def label(kind: str, key: Any, lang: str = "en") -> str:
     ``silhouette_strength``, ``refuter``, ``covariate_group``, ``dgp``, ``action``); unknown
     keys are shown as they are, underscores as spaces."""
     check_lang(lang)
+    if kind == "table" and str(key).startswith("warning:"):
+        return _warning_label(str(key), lang)
     pair = _LABELS.get(kind, {}).get(str(key))
     if pair is None:
         return str(key).replace("_", " ")
     return pair[1] if lang == "ko" else pair[0]
+
+
+#: The ingest checks whose counted warnings are rows of data_summary.csv (``warning:<table>:<check>``).
+_WARNINGS = {
+    "zero_quantity": ("lines with quantity 0 (kept)", "수량이 0인 행 (유지)"),
+    "zero_sales_value": ("lines with sales value 0 (kept)", "매출액이 0인 행 (유지)"),
+    "duplicate_lines": ("lines repeating an earlier line", "앞 행과 똑같은 행"),
+    "households_without_transactions": ("households never in the transactions", "거래 내역에 없는 가구"),
+}
+
+
+def _warning_label(key: str, lang: str) -> str:
+    """``warning:transactions:zero_quantity`` -> ``Warning, Transactions: lines with quantity 0 (kept)``."""
+    _, table, check = (key.split(":", 2) + ["", ""])[:3]
+    pair = _WARNINGS.get(check)
+    what = (pair[1] if lang == "ko" else pair[0]) if pair else check.replace("_", " ")
+    return f"{'경고' if lang == 'ko' else 'Warning'}, {label('table', table, lang)}: {what}"
 
 
 def feature_label(name: str, lang: str = "en") -> str:
