@@ -9,7 +9,7 @@ the scores into target_list.csv, so a policy parameter change does not refit any
 
 from segtarget import features as F
 from segtarget.core import cli, io, params
-from segtarget.data.schemas import CAMPAIGN, HOUSEHOLD
+from segtarget.data.columns import CAMPAIGN, HOUSEHOLD
 from segtarget.track1.model import assign_segments, load_model
 from segtarget.track2.cohort import load_tables
 from segtarget.track2.policy_segments import assign_units

@@ -6,6 +6,7 @@ instead of skipping: the portability claim must not pass silently untested.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -94,6 +95,9 @@ def engines(tmp_path_factory):
     duck = connect("duckdb", threads=2, memory_limit="1GB")
     yield {"spark": spark, "duckdb": duck, "folder": folder, "windows": windows}
     spark.disconnect()
+    # py4j closes its leftover connections at interpreter exit and logs it at INFO to a stream pytest has
+    # already closed ("--- Logging error ---" after the summary): nothing to say at that point.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 def _assert_same(a: pd.DataFrame, b: pd.DataFrame, keys) -> None:

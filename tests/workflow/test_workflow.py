@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -102,3 +103,14 @@ def test_every_rule_logged_and_benchmarked(tiny_project):
 def test_second_run_does_nothing(tiny_project):
     res = snakemake(tiny_project, "-n")
     assert "Nothing to be done" in res.stdout + res.stderr
+
+
+def test_a_lost_stage_output_is_made_again(tiny_project, tmp_path):
+    """A stage output deleted (or lost to a killed job) while everything downstream is up to date is made
+    again: the default target lists every stage output, not only the reports."""
+    work = tmp_path / "p"
+    shutil.copytree(tiny_project, work, symlinks=True)
+    (work / "results/tables/roi_curve.csv").unlink()
+    out = snakemake(work, "-n")
+    text = out.stdout + out.stderr
+    assert "rule policy:" in text and "rule segment:" not in text, text[-3000:]

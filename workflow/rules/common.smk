@@ -92,10 +92,13 @@ def report_inputs(doc, lang):
 
 
 def all_outputs():
+    """Every output of every stage (the per-job parts of cate_fit and the semisynthetic replications
+    included) and every report. Listing them all is what makes a file lost to an interrupted or failed job
+    be made again: Snakemake 9 does not rerun a job whose output is missing when everything downstream of
+    it is present and up to date."""
+    stage_outputs = {str(f) for rule in workflow.rules if rule.name != "all" and not rule.has_wildcards()
+                     for f in rule.output}
     return [
-        "results/tables/data_summary.csv",
-        "results/tables/customer_features.csv",
-        "results/metrics.json",
-        "results/run_info.json",
+        *sorted(stage_outputs), *cate_parts(), *semisynthetic_reps(),
         *expand("report/_output/{lang}/{doc}.{ext}", lang=REPORT_LANGS, doc=REPORT_DOCS, ext=["html", "pdf"]),
     ]

@@ -11,6 +11,7 @@ import argparse
 import logging
 import os
 import sys
+import time
 import warnings
 from typing import Callable
 
@@ -47,13 +48,25 @@ def main(run: Callable[[argparse.Namespace], None], ap: argparse.ArgumentParser,
     """Parse arguments, run the stage, and exit 2 with one line on a user error."""
     args = ap.parse_args(argv)
     _setup_logging(args.log)
+    stage, start = os.path.splitext(ap.prog)[0], time.monotonic()
+    # The log file is non-empty from the first second, so whoever watches logs/ sees the stage is alive
+    # (the terminal is left to the stage's own lines and, on a user error, the one error line).
+    _to_log_file(logging.INFO, f"{stage}: started")
     try:
         run(args)
     except SegtargetError as exc:
         msg = " ".join(str(exc).split())
-        for h in logging.getLogger().handlers:
-            if isinstance(h, logging.FileHandler):
-                h.stream.write(f"error: {msg}\n")
-                h.flush()
+        _to_log_file(logging.ERROR, f"error: {msg}")
         print(f"error: {msg}", file=sys.stderr)
         sys.exit(2)
+    _to_log_file(logging.INFO, f"{stage}: finished in {time.monotonic() - start:.1f} s")
+
+
+def _to_log_file(level: int, msg: str) -> None:
+    """Write ``msg`` to the ``--log`` file only (not to stderr)."""
+    record = logging.makeLogRecord({"name": log.name, "levelno": level, "levelname": logging.getLevelName(level),
+                                    "msg": msg})
+    for h in logging.getLogger().handlers:
+        if isinstance(h, logging.FileHandler):
+            h.handle(record)
+            h.flush()

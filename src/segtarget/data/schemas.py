@@ -4,8 +4,8 @@ Every source adapter produces these tables. The pandera schemas are the one decl
 what a valid table is; :func:`rules` turns them into SQL predicates so that the ingest stage
 checks a whole table (25M lines at 10x the original data) on the parquet file it has just
 written, settling most rules from the file's statistics and counting the rest with one DuckDB
-query, instead of validating pandas chunks in Python. Column-name constants are exported so
-that no other module spells a canonical column by hand.
+query, instead of validating pandas chunks in Python. The column names live in
+:mod:`segtarget.data.columns` (re-exported here).
 """
 
 from __future__ import annotations
@@ -16,16 +16,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow
 
-HOUSEHOLD = "household_id"
-BASKET = "basket_id"
-PRODUCT = "product_id"
-STORE = "store_id"
-CAMPAIGN = "campaign_id"
-DAY = "day"
-WEEK = "week"
-
-#: Demographic columns of the households table (all optional text).
-DEMOGRAPHICS = ("age", "income", "home_ownership", "marital_status", "household_size", "household_comp", "kids_count")
+from segtarget.data.columns import BASKET, CAMPAIGN, DAY, DEMOGRAPHICS, HOUSEHOLD, PRODUCT, STORE, WEEK  # noqa: F401
 
 _nonneg = pa.Check.ge(0)
 _pos = pa.Check.ge(1)

@@ -12,7 +12,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from segtarget.data.schemas import BASKET, DAY, HOUSEHOLD, PRODUCT, WEEK
+from segtarget.data.columns import BASKET, DAY, HOUSEHOLD, PRODUCT, WEEK
 
 
 def _upper_list(values: Iterable[str]) -> list[str]:

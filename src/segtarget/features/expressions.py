@@ -14,7 +14,7 @@ import pandas as pd
 from ibis import _
 
 from segtarget.core.errors import InputError
-from segtarget.data.schemas import BASKET, DAY, HOUSEHOLD, PRODUCT, WEEK
+from segtarget.data.columns import BASKET, DAY, HOUSEHOLD, PRODUCT, WEEK
 from segtarget.features.definitions import (
     _INTERNAL,
     _WINDOW_COLUMNS,

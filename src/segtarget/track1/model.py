@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from segtarget.core.errors import InputError
-from segtarget.data.schemas import HOUSEHOLD
+from segtarget.data.columns import HOUSEHOLD
 from segtarget.track1.nmf import factor_columns, nnls_scores
 from segtarget.track1.preprocess import FeatureTransformer, check_feature_table
 from segtarget.track1.value_tiers import ValueTiers

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from segtarget.data.schemas import HOUSEHOLD
+from segtarget.data.columns import HOUSEHOLD
 
 
 def planted_feature_table(

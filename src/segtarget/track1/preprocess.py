@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from segtarget.core.errors import InputError, ParamError
-from segtarget.data.schemas import HOUSEHOLD
+from segtarget.data.columns import HOUSEHOLD
 
 
 #: The 19 features the original fed to NMF (methodology section 2.8), the default input list.

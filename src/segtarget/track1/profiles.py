@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from segtarget.core.labels import feature_label
-from segtarget.data.schemas import HOUSEHOLD
+from segtarget.data.columns import HOUSEHOLD
 from segtarget.track1 import describe
 from segtarget.track1.value_tiers import TIERS
 

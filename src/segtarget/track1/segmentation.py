@@ -58,7 +58,7 @@ from segtarget.track1 import clustering, describe, nmf, preprocess, profiles, re
 from segtarget.track1.chain import SegmentationChain
 from segtarget.track1.model import SegmentModel, assign_segments
 from segtarget.core.errors import InputError, ParamError
-from segtarget.data.schemas import HOUSEHOLD
+from segtarget.data.columns import HOUSEHOLD
 
 log = logging.getLogger(__name__)
 

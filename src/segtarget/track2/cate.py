@@ -59,7 +59,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from segtarget.core.errors import InputError, ParamError
 from segtarget.core.progress import tracked
-from segtarget.data.schemas import CAMPAIGN, HOUSEHOLD
+from segtarget.data.columns import CAMPAIGN, HOUSEHOLD
 from segtarget.track2.design import (
     as_matrix,
     as_treatment,
@@ -107,9 +107,12 @@ def make_cate_model(
     ridge), treatment models :func:`segtarget.track2.propensity.make_propensity_model` (the family
     the positivity stage selected), so the CATE rests on the same nuisances as the ATE.
     """
-    from econml.dml import CausalForestDML, LinearDML
-    from econml.dr import DRLearner
-    from econml.metalearners import SLearner, TLearner, XLearner
+    from segtarget.track2.econml_import import econml
+
+    CausalForestDML, LinearDML = econml("dml").CausalForestDML, econml("dml").LinearDML
+    DRLearner = econml("dr").DRLearner
+    meta = econml("metalearners")
+    SLearner, TLearner, XLearner = meta.SLearner, meta.TLearner, meta.XLearner
 
     def reg():
         return make_outcome_model(outcome_model, seed)

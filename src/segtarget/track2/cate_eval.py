@@ -37,7 +37,7 @@ from scipy.stats import spearmanr
 from statsmodels.regression.linear_model import OLS
 
 from segtarget.core.errors import InputError, ParamError
-from segtarget.data.schemas import CAMPAIGN, HOUSEHOLD
+from segtarget.data.columns import CAMPAIGN, HOUSEHOLD
 from segtarget.track2.cate import CUSTOMER_CATE_COLUMNS as PREDICTION_COLUMNS
 from segtarget.track2.design import cohort_design, fold_ids, group_codes
 from segtarget.track2.evaluation import CONSTANT, SELECTION_RULES, calibration_groups, dr_scores, evaluate_models, select_model

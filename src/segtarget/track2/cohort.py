@@ -35,7 +35,7 @@ import pandas as pd
 
 from segtarget import features as F
 from segtarget.core.errors import ParamError
-from segtarget.data.schemas import CAMPAIGN, DAY, HOUSEHOLD
+from segtarget.data.columns import CAMPAIGN, DAY, HOUSEHOLD
 from segtarget.track2.design import COVARIATE_PREFIX, covariate_columns
 
 log = logging.getLogger(__name__)

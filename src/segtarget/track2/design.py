@@ -16,11 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
 
 from segtarget.core.errors import InputError, ParamError
-from segtarget.data.schemas import CAMPAIGN, HOUSEHOLD
+from segtarget.data.columns import CAMPAIGN, HOUSEHOLD
 
 #: Cohort covariate columns start with this prefix; everything else is a key or an outcome.
 COVARIATE_PREFIX = "x_"
@@ -126,6 +125,8 @@ def make_folds(t, groups, n_splits: int = 5, seed: int = 0) -> list[tuple[np.nda
     n_groups = int(codes.max()) + 1
     if n_groups < n_splits:
         raise InputError(f"household_id: {n_groups} households but {n_splits} folds; expected at least one household per fold")
+    from sklearn.model_selection import StratifiedGroupKFold  # here: the cohort stage imports this module, not sklearn
+
     splitter = StratifiedGroupKFold(n_splits=int(n_splits), shuffle=True, random_state=int(seed))
     folds = []
     for train, test in splitter.split(np.zeros((len(t), 1)), t, codes):

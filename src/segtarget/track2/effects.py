@@ -334,9 +334,9 @@ def fit_linear_dml(
 ):
     """The fitted econml LinearDML behind :func:`linear_dml` (residuals cached), e.g. for
     econml's omitted-variable-bias sensitivity analysis (:mod:`segtarget.track2.sensitivity`)."""
-    from econml.dml import LinearDML
+    from segtarget.track2.econml_import import econml
 
-    est = LinearDML(
+    est = econml("dml").LinearDML(
         model_y=make_outcome_model(outcome_model, seed),
         model_t=make_propensity_model(propensity_model, seed, **(propensity_kwargs or {})),
         discrete_treatment=True,

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from segtarget.core.errors import InputError, ParamError
-from segtarget.data.schemas import CAMPAIGN, HOUSEHOLD
+from segtarget.data.columns import CAMPAIGN, HOUSEHOLD
 from segtarget.track2.design import COVARIATE_PREFIX, covariate_columns, single_thread
 from segtarget.track2.policy_value import breakeven, check_economics, household_counts, summarise, value_policies
 
@@ -194,10 +194,11 @@ def budget_by_cv(key, dr, fold, pop, budgets, margin: float, cost: float) -> tup
 
 
 def _tree_learner(policy: dict, seed: int):
-    from econml.policy import DRPolicyTree, PolicyTree
-
+    from segtarget.track2.econml_import import econml
     from segtarget.track2.outcome_models import make_outcome_model
     from segtarget.track2.propensity import make_propensity_model
+
+    DRPolicyTree, PolicyTree = econml("policy").DRPolicyTree, econml("policy").PolicyTree
 
     opts = dict(max_depth=policy["tree_depth"], min_samples_leaf=policy["tree_min_leaf"], honest=True, random_state=seed)
     if policy["tree_learner"] == "policy_tree":

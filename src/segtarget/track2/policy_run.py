@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from segtarget.core.errors import InputError
-from segtarget.data.schemas import CAMPAIGN, HOUSEHOLD
+from segtarget.data.columns import CAMPAIGN, HOUSEHOLD
 from segtarget.track2 import policy as P
 from segtarget.track2.design import COVARIATE_PREFIX
 from segtarget.track2.policy_segments import segment_recommendations

@@ -27,7 +27,7 @@ import pandas as pd
 
 from segtarget import features as F
 from segtarget.core.errors import InputError
-from segtarget.data.schemas import CAMPAIGN, HOUSEHOLD
+from segtarget.data.columns import CAMPAIGN, HOUSEHOLD
 from segtarget.track2.policy_value import group_effects
 
 KEYS = [HOUSEHOLD, CAMPAIGN]

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from segtarget.core.errors import InputError, ParamError
-from segtarget.data.schemas import CAMPAIGN, DAY, HOUSEHOLD
+from segtarget.data.columns import CAMPAIGN, DAY, HOUSEHOLD
 
 #: Actions of a group from its DR effect interval against the breakeven.
 ACTIONS = ("target", "test_first", "do_not_target")

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from segtarget.core.errors import InputError, ParamError
-from segtarget.data.schemas import CAMPAIGN, HOUSEHOLD
+from segtarget.data.columns import CAMPAIGN, HOUSEHOLD
 from segtarget.track2 import propensity as P
 from segtarget.track2.design import as_matrix, as_propensity, as_treatment, check_cohort, group_codes
 from segtarget.track2.propensity import classification_scores, expected_calibration_error

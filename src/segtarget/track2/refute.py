@@ -75,7 +75,7 @@ from scipy.stats import norm
 
 from segtarget.core.errors import InputError, ParamError
 from segtarget.core.progress import tracked
-from segtarget.data.schemas import CAMPAIGN, HOUSEHOLD
+from segtarget.data.columns import CAMPAIGN, HOUSEHOLD
 from segtarget.track2.design import as_matrix, as_treatment, cohort_with_scores, group_codes, make_folds
 from segtarget.track2.effects import Estimate, aipw
 from segtarget.track2.grouped_folds import make_folds_fast

@@ -45,7 +45,7 @@ import pandas as pd
 from scipy import stats
 
 from segtarget.core.errors import InputError
-from segtarget.data.schemas import CAMPAIGN, DAY, HOUSEHOLD
+from segtarget.data.columns import CAMPAIGN, DAY, HOUSEHOLD
 from segtarget.track2.cate import MODELS, fit_predict
 from segtarget.track2.cohort import unit_covariates, window_features
 from segtarget.track2.design import COVARIATE_PREFIX, as_matrix, cohort_design, covariate_columns, single_thread

@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from segtarget.core.errors import InputError, ParamError
-from segtarget.data.schemas import CAMPAIGN, HOUSEHOLD
+from segtarget.data.columns import CAMPAIGN, HOUSEHOLD
 from segtarget.track2.ate import run_ate
 from segtarget.track2.cate import run_cate
 from segtarget.track2.cate_eval import run_cate_eval

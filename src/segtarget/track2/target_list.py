@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from segtarget.core.errors import InputError
-from segtarget.data.schemas import HOUSEHOLD
+from segtarget.data.columns import HOUSEHOLD
 from segtarget.track2 import policy as P
 from segtarget.track2.design import COVARIATE_PREFIX
 
