@@ -21,18 +21,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_script(script: str, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run ``scripts/<script>`` with the test interpreter in ``cwd``; capture output.
+    """Run ``scripts/<script>`` as ``python scripts/<script> *args`` would (a process of its own, forked
+    from a server that has the libraries imported: :mod:`script_runner`); capture output.
 
     Without ``cwd`` the script runs in a fresh empty folder that is removed afterwards, so an output
     a test forgets to redirect (the scripts' defaults are relative: ``results/...``, ``data/...``) is
     written there and lost, never into the project's own folders; a forgotten input is not found.
     """
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    from script_runner import run
+
     with tempfile.TemporaryDirectory(prefix="run_script_") as scratch:
-        return subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / script), *args],
-            cwd=cwd or scratch, capture_output=True, text=True, env=env,
-        )
+        return run(ROOT / "scripts" / script, list(args), Path(cwd or scratch))
 
 
 def write_params(path: Path, **sections) -> Path:
