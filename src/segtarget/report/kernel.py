@@ -9,6 +9,7 @@ order in a kernel of this interpreter (nbclient), with the working directory set
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -18,6 +19,9 @@ from typing import Any
 from segtarget.report.qmd import INLINE, Chunk, RenderError, deep_merge, one_line
 
 KERNEL_NAME = "segtarget-python"
+#: Kernel starts tried before a document fails (a start can lose a race for a TCP port).
+KERNEL_START_ATTEMPTS = 3
+log = logging.getLogger(__name__)
 _EXEC_DEFAULTS = {"echo": True, "eval": True, "output": True, "warning": True,
                   "error": False, "include": True}
 
@@ -55,6 +59,30 @@ def _error_line(traceback: str) -> int | None:
     return int(hits[-1]) if hits else None
 
 
+def _run_cells(client, doc: str, cells: list, units: list, timeout: int) -> None:
+    """Execute ``cells`` (the setup cell, then one per unit) in the started kernel of ``client``."""
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    for i, cell in enumerate(cells):
+        kind, block, code = units[i - 1] if i else ("setup", None, "")
+        allow = kind == "chunk" and bool(block.options.get("error"))
+        try:
+            client.execute_cell(cell, i, execution_count=i)
+        except CellExecutionError as exc:
+            if allow:
+                continue
+            where = (block.describe(_error_line(exc.traceback)) if kind == "chunk"
+                     else f"inline expression `{code}`")
+            raise RenderError(f"{doc}: {where} failed: {exc.ename}: "
+                              f"{one_line(exc.evalue) or '(no message)'}") from None
+        except CellTimeoutError:
+            where = block.describe() if kind == "chunk" else f"inline expression `{code}`"
+            raise RenderError(f"{doc}: {where} timed out after {timeout} s") from None
+        except DeadKernelError:
+            where = block.describe() if kind == "chunk" else f"inline expression `{code}`"
+            raise RenderError(f"{doc}: the kernel died while running {where}") from None
+
+
 def execute_chunks(doc: str, blocks: list, meta: dict, exec_dir: Path, tmp: Path, timeout: int) -> list[dict]:
     """Run the chunks (and inline expressions) in order in one kernel; fill in outputs.
 
@@ -62,7 +90,6 @@ def execute_chunks(doc: str, blocks: list, meta: dict, exec_dir: Path, tmp: Path
     """
     import nbformat
     from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     execute = deep_merge(_EXEC_DEFAULTS, meta.get("execute") or {})
     units: list[tuple[str, Any, Any]] = []  # (kind, block, payload)
@@ -89,38 +116,31 @@ def execute_chunks(doc: str, blocks: list, meta: dict, exec_dir: Path, tmp: Path
     env = dict(os.environ, IPYTHONDIR=str(ipython_dir),
                MPLBACKEND="module://matplotlib_inline.backend_inline",
                PYDEVD_DISABLE_FILE_VALIDATION="1")
-    client = NotebookClient(nb, km=_kernel_manager(tmp), timeout=timeout, allow_errors=False,
-                            resources={"metadata": {"path": str(exec_dir)}},
-                            shutdown_kernel="immediate")
     kernel_log = tmp / "kernel.log"
-    with open(kernel_log, "w") as stderr:
-        try:
-            with client.setup_kernel(env=env, stderr=stderr, cleanup_kc=True):
-                for i, cell in enumerate(cells):
-                    kind, block, code = units[i - 1] if i else ("setup", None, "")
-                    allow = kind == "chunk" and bool(block.options.get("error"))
-                    try:
-                        client.execute_cell(cell, i, execution_count=i)
-                    except CellExecutionError as exc:
-                        if allow:
-                            continue
-                        where = (block.describe(_error_line(exc.traceback)) if kind == "chunk"
-                                 else f"inline expression `{code}`")
-                        raise RenderError(f"{doc}: {where} failed: {exc.ename}: "
-                                          f"{one_line(exc.evalue) or '(no message)'}") from None
-                    except CellTimeoutError:
-                        where = block.describe() if kind == "chunk" else f"inline expression `{code}`"
-                        raise RenderError(f"{doc}: {where} timed out after {timeout} s") from None
-                    except DeadKernelError:
-                        where = block.describe() if kind == "chunk" else f"inline expression `{code}`"
-                        raise RenderError(f"{doc}: the kernel died while running {where}") from None
-        except RenderError:
-            raise
-        except Exception as exc:  # kernel could not start
-            stderr.flush()
-            detail = kernel_log.read_text(errors="replace").strip().splitlines()
-            raise RenderError(f"{doc}: cannot start a Python kernel ({type(exc).__name__}: "
-                              f"{one_line(exc)}{'; ' + one_line(detail[-1]) if detail else ''})") from None
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        client = NotebookClient(nb, km=_kernel_manager(tmp), timeout=timeout, allow_errors=False,
+                                resources={"metadata": {"path": str(exec_dir)}},
+                                shutdown_kernel="immediate")
+        started = False
+        with open(kernel_log, "w") as stderr:
+            try:
+                with client.setup_kernel(env=env, stderr=stderr, cleanup_kc=True):
+                    started = True
+                    _run_cells(client, doc, cells, units, timeout)
+            except RenderError:
+                raise
+            except Exception as exc:
+                stderr.flush()
+                detail = kernel_log.read_text(errors="replace").strip().splitlines()
+                reason = f"{type(exc).__name__}: {one_line(exc)}{'; ' + one_line(detail[-1]) if detail else ''}"
+                if not started and attempt < KERNEL_START_ATTEMPTS:
+                    # Jupyter picks the kernel's TCP ports by binding to port 0 and releasing them; a
+                    # kernel started at the same moment (another document's job) can take one first.
+                    log.warning("%s: the Python kernel did not start (%s); starting another", doc, reason)
+                    continue
+                what = "the kernel stopped" if started else "cannot start a Python kernel"
+                raise RenderError(f"{doc}: {what} ({reason})") from None
+        break
     for (kind, block, _), cell in zip(units, cells[1:]):
         if kind == "chunk":
             block.outputs = list(cell.outputs)
